@@ -1,0 +1,95 @@
+"""Checks on caller arguments, made before any request is sent."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from urllib.parse import quote
+
+__all__ = ["avatar_path", "check_avatar_id", "check_avatar_ids", "check_positive", "check_seconds"]
+
+# Segments that would change the route instead of naming an avatar.
+_RESERVED_IDS = {".": "'.'", "..": "'..'", "list": "'list' (GET /v1/avatar/list is the list endpoint)"}
+
+
+def check_seconds(name: str, value: object, *, allow_none: bool = False) -> float | None:
+    """Check that ``value`` is a positive, finite number of seconds.
+
+    Raises:
+        TypeError: ``value`` is not a number.
+        ValueError: ``value`` is zero, negative, NaN or infinite.
+    """
+    if value is None:
+        if allow_none:
+            return None
+        raise TypeError(f"{name} must be a number of seconds, not None.")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}.")
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{name} must be a positive, finite number of seconds, got {value!r}.")
+    return seconds
+
+
+def check_positive(name: str, value: object) -> int:
+    """Check that ``value`` is an ``int`` of at least 1.
+
+    Raises:
+        TypeError: ``value`` is not an int.
+        ValueError: ``value`` is below 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}.")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}.")
+    return value
+
+
+def check_avatar_id(avatar_id: object) -> str:
+    """Check that ``avatar_id`` names one avatar.
+
+    Raises:
+        TypeError: The id is not a string.
+        ValueError: The id is empty, ``.``, ``..``, ``list``, or not valid Unicode.
+    """
+    if not isinstance(avatar_id, str):
+        raise TypeError(f"An avatar id must be a string, not {type(avatar_id).__name__}.")
+    if not avatar_id:
+        raise ValueError("An avatar id must not be empty.")
+    try:
+        avatar_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("An avatar id must be valid Unicode text, but it contains a lone surrogate.") from None
+    reserved = _RESERVED_IDS.get(avatar_id)
+    if reserved is not None:
+        raise ValueError(f"{reserved} is not a valid avatar id.")
+    return avatar_id
+
+
+def check_avatar_ids(avatar_ids: Iterable[str]) -> list[str]:
+    """Check every id of a bulk call before any request is sent.
+
+    Raises:
+        TypeError: ``avatar_ids`` is a single string, or an id is not a string.
+        ValueError: An id is empty, ``.``, ``..`` or ``list``; the message
+            gives its position.
+    """
+    if isinstance(avatar_ids, str | bytes):
+        raise TypeError("avatar_ids must be a collection of ids, not a single string.")
+    ids = list(avatar_ids)
+    for position, avatar_id in enumerate(ids):
+        try:
+            check_avatar_id(avatar_id)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"avatar_ids[{position}]: {exc}") from None
+    return ids
+
+
+def avatar_path(avatar_id: str) -> str:
+    """Build the already percent-encoded path ``/v1/avatar/{id}``.
+
+    Every character outside the unreserved set is escaped, ``/``, ``?``,
+    ``#``, ``%``, spaces, CR, LF and non-ASCII included, so an id is always
+    exactly one path segment and can never reach a header or change the route.
+    """
+    return "/v1/avatar/" + quote(check_avatar_id(avatar_id), safe="")
