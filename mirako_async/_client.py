@@ -14,7 +14,8 @@ from attrs import evolve, frozen
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._config import resolve_api_key, resolve_base_url
+from ._bulk import AdaptiveLimiter
+from ._config import MaskedHeaderValue, Secret, resolve_api_key, resolve_base_url
 from ._error_mapping import exception_for_response
 from ._exceptions import (
     APIConnectionError,
@@ -125,7 +126,7 @@ class AsyncMirako:
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: str | Secret | None = None,
         *,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
@@ -138,8 +139,14 @@ class AsyncMirako:
         allow_insecure: bool = False,
     ) -> None:
         configure_from_environment()
-        secret = resolve_api_key(api_key)
-        del api_key  # Keep the plain key out of this frame's locals.
+        # Keep the plain key out of the locals of this frame, which error
+        # trackers capture with a traceback, on success and on error alike.
+        try:
+            secret = resolve_api_key(api_key)
+        except (TypeError, ValueError) as exc:
+            api_key = None
+            raise exc.with_traceback(None) from None
+        del api_key
         self._base_url = resolve_base_url(base_url, allow_insecure=allow_insecure)
         self._options = _Options(
             timeout=check_seconds("timeout", timeout) or DEFAULT_TIMEOUT,
@@ -148,7 +155,7 @@ class AsyncMirako:
             retry=_retry_policy(max_retries, retry, RetryPolicy()),
         )
         self._transport = Transport(
-            authorization=f"Bearer {secret.reveal()}",
+            authorization=MaskedHeaderValue(f"Bearer {secret.reveal()}"),
             max_connections=check_positive("max_connections", max_connections),
             trust_env=bool(trust_env),
         )
@@ -186,7 +193,8 @@ class AsyncMirako:
         return self._transport.closed
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} base_url={self.base_url!r}>"
+        base_url = getattr(self, "_base_url", None)  # None while __init__ runs.
+        return f"<{type(self).__name__} base_url={str(base_url) if base_url else None!r}>"
 
     def with_options(
         self,
@@ -234,12 +242,14 @@ class AsyncMirako:
         path: str,
         *,
         timeout: float | None = None,
-        use_slots: bool = True,
+        limiter: AdaptiveLimiter | None = None,
     ) -> Response:
         """Send a request with the client's retry policy and return the whole response.
 
         ``path`` must be already percent-encoded. This is the one place that
-        sends API requests; resources build on it.
+        sends API requests; resources build on it. A bulk call passes its
+        ``limiter``, which bounds its requests and hears of each answer;
+        single calls share the client's ``max_connections`` bound instead.
 
         Raises:
             APIStatusError: The final answer was not 2xx (a retried DELETE
@@ -257,9 +267,13 @@ class AsyncMirako:
         attempts = 0
         while True:
             attempts += 1
+            if limiter is not None:
+                await limiter.before_attempt()
             error, retry_after = await self._attempt_or_error(
-                method, url, path, attempt_timeout, deadline_at, attempts, use_slots
+                method, url, path, attempt_timeout, deadline_at, attempts, limiter
             )
+            if limiter is not None:
+                await limiter.observe(_status_of(error), retry_after)
             if isinstance(error, Response):
                 return error
             if isinstance(error, APIStatusError) and error.status_code == 404 and method == "DELETE" and attempts > 1:
@@ -306,14 +320,14 @@ class AsyncMirako:
         attempt_timeout: float,
         deadline_at: float | None,
         attempts: int,
-        use_slots: bool,
+        limiter: AdaptiveLimiter | None,
     ) -> tuple[Response | APIError, float | None]:
         """Make one attempt; return the response, or the error and its ``Retry-After``."""
         scope = asyncio.timeout_at(deadline_at) if deadline_at is not None else contextlib.nullcontext()
         started = time.perf_counter()
         try:
             async with scope:
-                if use_slots:
+                if limiter is None:
                     async with self._transport.slots():
                         response = await self._attempt(method, url, attempt_timeout, attempts)
                 else:
@@ -450,6 +464,14 @@ async def _read_body(resp: aiohttp.ClientResponse) -> bytes:
             raise _BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _status_of(outcome: Response | APIError) -> int | None:
+    if isinstance(outcome, Response):
+        return outcome.status
+    if isinstance(outcome, APIStatusError):
+        return outcome.status_code
+    return None
 
 
 def _describe(error: APIError) -> str:

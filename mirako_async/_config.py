@@ -15,6 +15,7 @@ __all__ = [
     "API_KEY_VARIABLES",
     "BASE_URL_VARIABLES",
     "DEFAULT_BASE_URL",
+    "MaskedHeaderValue",
     "Secret",
     "resolve_api_key",
     "resolve_base_url",
@@ -52,6 +53,19 @@ class Secret:
         raise TypeError("An API key cannot be pickled.")
 
 
+class MaskedHeaderValue(str):
+    """A header value whose ``repr`` hides it, for reprs of header mappings in tracebacks.
+
+    ``str()`` and formatting still give the real value, which is what
+    aiohttp writes on the wire.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'********'"
+
+
 def _first_set(environ: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     for name in names:
         value = environ.get(name)
@@ -60,7 +74,7 @@ def _first_set(environ: Mapping[str, str], names: tuple[str, ...]) -> str | None
     return None
 
 
-def resolve_api_key(api_key: str | None, environ: Mapping[str, str] | None = None) -> Secret:
+def resolve_api_key(api_key: str | Secret | None, environ: Mapping[str, str] | None = None) -> Secret:
     """Pick the API key from the argument, then ``MIRAKO_API_KEY``, then ``MIRAKO_API_TOKEN``.
 
     Surrounding whitespace, as read from a file, is stripped.
@@ -71,6 +85,8 @@ def resolve_api_key(api_key: str | None, environ: Mapping[str, str] | None = Non
         ValueError: The key contains characters that cannot go in an HTTP
             header (control characters such as CR, LF or NUL, or non-ASCII).
     """
+    if isinstance(api_key, Secret):
+        return api_key
     if environ is None:
         environ = os.environ
     if api_key is not None and not isinstance(api_key, str):
@@ -86,6 +102,7 @@ def resolve_api_key(api_key: str | None, environ: Mapping[str, str] | None = Non
     # The message never repeats the key itself, only where the fault is.
     for position, char in enumerate(value):
         if not 0x21 <= ord(char) <= 0x7E:
+            api_key = value = ""  # Out of the locals that a traceback may show.
             raise ValueError(
                 f"The API key contains an invalid character (code {ord(char)} at position "
                 f"{position}); an API key is printable ASCII without spaces. Check how the key was read or pasted."

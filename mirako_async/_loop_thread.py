@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import os
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, Final, TypeVar
 
 from ._transport import _ABANDONED, ClientClosedError
@@ -112,6 +112,22 @@ class LoopThread:
             _wait_for_cancellation(loop, future)
             raise
 
+    def iterate(self, stream: AsyncIterator[T]) -> Iterator[T]:
+        """Iterate over ``stream`` from a blocking caller, one ``run`` per item.
+
+        Leaving the loop early closes ``stream`` on the loop thread.
+        """
+        try:
+            while True:
+                has_item, item = self.run(_next_item(stream))
+                if not has_item:
+                    return
+                yield item  # type: ignore[misc]
+        finally:
+            closer = getattr(stream, "aclose", None)
+            if closer is not None and not self._closed:
+                self.run(closer())
+
     def close(self, closer: Coroutine[Any, Any, None] | None = None) -> None:
         """Run ``closer`` (if any) on the loop, then stop the loop and its thread.
 
@@ -149,6 +165,14 @@ class LoopThread:
         thread.join(timeout=_SHUTDOWN_TIMEOUT)
         if not thread.is_alive():
             loop.close()
+
+
+async def _next_item(stream: AsyncIterator[T]) -> tuple[bool, T | None]:
+    """Take one item from ``stream``; the flag is false when it is exhausted."""
+    try:
+        return True, await anext(stream)
+    except StopAsyncIteration:
+        return False, None
 
 
 def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+import asyncio
+import builtins
+import contextlib
+import functools
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
 
+from ._assets import MAX_PARALLEL_DOWNLOADS, AssetJob, asset_jobs, download_asset
+from ._bulk import AdaptiveLimiter, run_bulk
 from ._converter import BodyDecodeError, decode_avatar, decode_avatar_list
-from ._exceptions import ResponseValidationError
-from ._models import Avatar
-from ._validation import avatar_path
+from ._exceptions import AvatarBuildError, MirakoError, ResponseValidationError, WaitTimeoutError
+from ._logging import logger
+from ._models import Avatar, AvatarStatus
+from ._validation import avatar_path, check_avatar_ids, check_positive, check_seconds
 
 if TYPE_CHECKING:
     from ._client import AsyncMirako, Response
@@ -16,7 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["AsyncAvatars"]
 
 T = TypeVar("T")
-_LIST_PATH = "/v1/avatar/list"
+ProgressCallback: TypeAlias = Callable[[int, int], object]
+
+_LIST_PATH: Final = "/v1/avatar/list"
+DEFAULT_CONCURRENCY: Final = 32
 
 
 def _decode(response: Response, method: str, decode: Callable[[bytes], T]) -> T:
@@ -93,3 +105,241 @@ class AsyncAvatars:
             MirakoError: Another subclass says what failed.
         """
         await self._client.request("DELETE", avatar_path(avatar_id), timeout=timeout)
+
+    async def _get_in_bulk(self, avatar_id: str, limiter: AdaptiveLimiter, *, timeout: float | None) -> Avatar:
+        response = await self._client.request("GET", avatar_path(avatar_id), timeout=timeout, limiter=limiter)
+        return _decode(response, "GET", decode_avatar)
+
+    async def iter_many(
+        self,
+        avatar_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        timeout: float | None = None,
+    ) -> AsyncIterator[tuple[str, Avatar | MirakoError]]:
+        """Fetch many avatars concurrently, yielding each as it completes.
+
+        Every id is checked before any request is sent. Each id yields
+        exactly once: ``(avatar_id, Avatar)``, or ``(avatar_id, error)``
+        when that call failed with a ``MirakoError``. Any other exception
+        cancels the calls still running and propagates. Concurrency drops
+        when the server answers 429 and recovers as calls succeed.
+
+        Args:
+            avatar_ids: The ids, in any iterable; duplicates are fetched again.
+            concurrency: Most requests in flight at once.
+            timeout: Seconds allowed for each attempt; the client's by default.
+
+        Raises:
+            ValueError: An id is empty, ``.``, ``..`` or ``list``.
+            TypeError: ``avatar_ids`` is a single string.
+        """
+        ids = check_avatar_ids(avatar_ids)
+        concurrency = check_positive("concurrency", concurrency)
+        check_seconds("timeout", timeout, allow_none=True)
+
+        fetch = functools.partial(self._get_in_bulk, timeout=timeout)
+        async with contextlib.aclosing(run_bulk(ids, fetch, concurrency=min(concurrency, len(ids) or 1))) as outcomes:
+            async for outcome in outcomes:
+                yield outcome.item, outcome.value
+
+    async def get_many(
+        self,
+        avatar_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> builtins.list[Avatar | MirakoError]:
+        """Fetch many avatars concurrently.
+
+        Args:
+            avatar_ids: The ids, in any iterable; duplicates are fetched again.
+            concurrency: Most requests in flight at once.
+            on_progress: Called as ``on_progress(done, total)`` after each id.
+            timeout: Seconds allowed for each attempt; the client's by default.
+
+        Returns:
+            One entry per input id, in input order: the ``Avatar``, or the
+            ``MirakoError`` that call ended with.
+
+        Raises:
+            ValueError: An id is empty, ``.``, ``..`` or ``list``; nothing was sent.
+            TypeError: ``avatar_ids`` is a single string.
+        """
+        ids = check_avatar_ids(avatar_ids)
+        concurrency = check_positive("concurrency", concurrency)
+        check_seconds("timeout", timeout, allow_none=True)
+
+        fetch = functools.partial(self._get_in_bulk, timeout=timeout)
+        return await _collect(ids, fetch, concurrency, on_progress)
+
+    async def delete_many(
+        self,
+        avatar_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> builtins.list[MirakoError | None]:
+        """Delete many avatars concurrently.
+
+        Args:
+            avatar_ids: The ids, in any iterable.
+            concurrency: Most requests in flight at once.
+            on_progress: Called as ``on_progress(done, total)`` after each id.
+            timeout: Seconds allowed for each attempt; the client's by default.
+
+        Returns:
+            One entry per input id, in input order: ``None`` when the avatar
+            was deleted, or the ``MirakoError`` that call ended with.
+
+        Raises:
+            ValueError: An id is empty, ``.``, ``..`` or ``list``; nothing was sent.
+            TypeError: ``avatar_ids`` is a single string.
+        """
+        ids = check_avatar_ids(avatar_ids)
+        concurrency = check_positive("concurrency", concurrency)
+        check_seconds("timeout", timeout, allow_none=True)
+
+        async def remove(avatar_id: str, limiter: AdaptiveLimiter) -> None:
+            await self._client.request("DELETE", avatar_path(avatar_id), timeout=timeout, limiter=limiter)
+
+        outcomes = await _collect(ids, remove, concurrency, on_progress)
+        return [outcome if isinstance(outcome, MirakoError) else None for outcome in outcomes]
+
+    async def download_assets(
+        self,
+        avatar: Avatar,
+        directory: str | os.PathLike[str],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> builtins.list[Path]:
+        """Download the key image and live video of every theme of an avatar.
+
+        Files are streamed to disk in chunks through a temporary file that
+        is renamed into place when complete, so a failed download leaves no
+        partial file. Names are ``<avatar id>_<theme>_<kind><suffix>``,
+        sanitised so that no name can leave ``directory``. Storage links are
+        requested exactly as given and without the API key.
+
+        Args:
+            avatar: The avatar, recently fetched: its links expire.
+            directory: Where to write; created if missing.
+            on_progress: Called as ``on_progress(done, total)`` after each file.
+
+        Returns:
+            The paths written, in theme order, key image before live video.
+
+        Raises:
+            AssetExpiredError: Storage refused a link; fetch the avatar again.
+            AssetDownloadError: A download failed otherwise, after retries.
+        """
+        if not isinstance(avatar, Avatar):
+            raise TypeError(f"avatar must be an Avatar, not {type(avatar).__name__}; fetch it with get().")
+        target = Path(os.fspath(directory))
+        jobs = asset_jobs(avatar, target)
+        if not jobs:
+            return []
+        target.mkdir(parents=True, exist_ok=True)
+        session = await self._client._transport.asset_session()
+        slots = asyncio.Semaphore(MAX_PARALLEL_DOWNLOADS)
+        done = 0
+
+        async def fetch(job: AssetJob) -> Path:
+            nonlocal done
+            async with slots:
+                path = await download_asset(
+                    session,
+                    job,
+                    policy=self._client.retry,
+                    read_timeout=self._client.timeout,
+                    connect_timeout=self._client._options.connect_timeout,
+                )
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(jobs))
+            return path
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(fetch(job)) for job in jobs]
+        return [task.result() for task in tasks]
+
+    async def wait_until_ready(
+        self,
+        avatar_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+    ) -> Avatar:
+        """Poll an avatar until its build is ready.
+
+        The wait between polls starts at ``poll_interval`` and grows by half
+        each time, up to 30 s (or ``poll_interval`` if larger). Cancelling
+        the call stops the polling at once.
+
+        Args:
+            avatar_id: The avatar's id.
+            timeout: Seconds to wait in all.
+            poll_interval: Seconds before the second poll.
+
+        Returns:
+            The avatar, with status ``READY``.
+
+        Raises:
+            AvatarBuildError: The build ended in ``ERROR``.
+            WaitTimeoutError: The avatar was not ready within ``timeout``.
+            MirakoError: A poll failed, after the client's retries.
+        """
+        avatar_path(avatar_id)
+        limit = check_seconds("timeout", timeout) or 0.0
+        interval = check_seconds("poll_interval", poll_interval) or 0.0
+        max_interval = max(interval, 30.0)
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + limit
+        avatar: Avatar | None = None
+
+        while True:
+            try:
+                async with asyncio.timeout_at(give_up_at):
+                    avatar = await self.get(avatar_id)
+            except TimeoutError:
+                break
+            if avatar.status == AvatarStatus.READY:
+                return avatar
+            if avatar.status == AvatarStatus.ERROR:
+                raise AvatarBuildError(
+                    f"The build of avatar {avatar_id} failed (status ERROR). Build it again from a new image.",
+                    avatar=avatar,
+                )
+            remaining = give_up_at - loop.time()
+            if remaining <= 0:
+                break
+            logger.debug("Avatar %s is %s; polling again in %.1f s", avatar_id, avatar.status, min(interval, remaining))
+            await asyncio.sleep(min(interval, remaining))
+            interval = min(max_interval, interval * 1.5)
+
+        status = f"still {avatar.status}" if avatar is not None else "not fetched"
+        raise WaitTimeoutError(
+            f"Avatar {avatar_id} was not ready within {limit:g} s ({status}). Wait longer with a larger timeout.",
+            avatar=avatar,
+            timeout=limit,
+        )
+
+
+async def _collect(
+    ids: list[str],
+    call: Callable[[str, AdaptiveLimiter], Awaitable[T]],
+    concurrency: int,
+    on_progress: ProgressCallback | None,
+) -> list[T | MirakoError]:
+    """Run a bulk call and put each outcome at its input position."""
+    results: list[T | MirakoError | None] = [None] * len(ids)
+    done = 0
+    async with contextlib.aclosing(run_bulk(ids, call, concurrency=min(concurrency, len(ids) or 1))) as outcomes:
+        async for outcome in outcomes:
+            results[outcome.index] = outcome.value
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(ids))
+    return results  # type: ignore[return-value]

@@ -7,14 +7,29 @@ clients cannot drift apart in behaviour; a test checks their signatures.
 
 from __future__ import annotations
 
+import builtins
+import os
 import weakref
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from ._client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, UNSET, AsyncMirako, _Unset
+from ._client import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_TIMEOUT,
+    UNSET,
+    AsyncMirako,
+    _Unset,
+)
+from ._config import Secret, resolve_api_key
 from ._loop_thread import LoopThread
+from ._exceptions import MirakoError
 from ._models import Avatar
+from ._resources import DEFAULT_CONCURRENCY, ProgressCallback
 from ._retry import RetryPolicy
+from ._validation import check_avatar_ids, check_positive, check_seconds
 
 __all__ = ["Avatars", "Mirako"]
 
@@ -38,6 +53,63 @@ class Avatars:
         """Delete an avatar for good; see ``AsyncAvatars.delete``."""
         return self._runner.run(self._async.delete(avatar_id, timeout=timeout))
 
+    def iter_many(
+        self,
+        avatar_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        timeout: float | None = None,
+    ) -> Iterator[tuple[str, Avatar | MirakoError]]:
+        """Fetch many avatars concurrently, yielding each as it completes; see ``AsyncAvatars.iter_many``.
+
+        Arguments are checked when this is called, before anything is
+        sent. Leaving the loop early cancels the calls still running.
+        """
+        ids = check_avatar_ids(avatar_ids)
+        check_positive("concurrency", concurrency)
+        check_seconds("timeout", timeout, allow_none=True)
+        return self._runner.iterate(self._async.iter_many(ids, concurrency=concurrency, timeout=timeout))
+
+    def get_many(
+        self,
+        avatar_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> builtins.list[Avatar | MirakoError]:
+        """Fetch many avatars concurrently; see ``AsyncAvatars.get_many``."""
+        return self._runner.run(
+            self._async.get_many(avatar_ids, concurrency=concurrency, on_progress=on_progress, timeout=timeout)
+        )
+
+    def delete_many(
+        self,
+        avatar_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> builtins.list[MirakoError | None]:
+        """Delete many avatars concurrently; see ``AsyncAvatars.delete_many``."""
+        return self._runner.run(
+            self._async.delete_many(avatar_ids, concurrency=concurrency, on_progress=on_progress, timeout=timeout)
+        )
+
+    def download_assets(
+        self,
+        avatar: Avatar,
+        directory: str | os.PathLike[str],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> builtins.list[Path]:
+        """Download every theme asset of an avatar; see ``AsyncAvatars.download_assets``."""
+        return self._runner.run(self._async.download_assets(avatar, directory, on_progress=on_progress))
+
+    def wait_until_ready(self, avatar_id: str, *, timeout: float = 600.0, poll_interval: float = 2.0) -> Avatar:
+        """Poll an avatar until its build is ready; see ``AsyncAvatars.wait_until_ready``."""
+        return self._runner.run(self._async.wait_until_ready(avatar_id, timeout=timeout, poll_interval=poll_interval))
+
 
 class Mirako:
     """Blocking client for the Mirako API, with the same arguments as ``AsyncMirako``.
@@ -51,7 +123,7 @@ class Mirako:
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: str | Secret | None = None,
         *,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
@@ -63,8 +135,15 @@ class Mirako:
         trust_env: bool = True,
         allow_insecure: bool = False,
     ) -> None:
+        # Keep the plain key out of this frame's locals, as AsyncMirako does.
+        try:
+            secret = resolve_api_key(api_key)
+        except (TypeError, ValueError) as exc:
+            api_key = None
+            raise exc.with_traceback(None) from None
+        del api_key
         client = AsyncMirako(
-            api_key,
+            secret,
             base_url=base_url,
             timeout=timeout,
             connect_timeout=connect_timeout,
@@ -75,7 +154,6 @@ class Mirako:
             trust_env=trust_env,
             allow_insecure=allow_insecure,
         )
-        del api_key  # Keep the plain key out of this frame's locals.
         runner = LoopThread()
         runner.on_fork(client._transport.reset_after_fork)
         self._setup(client, runner)
@@ -113,7 +191,8 @@ class Mirako:
         return self._runner.closed
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} base_url={self.base_url!r}>"
+        client = getattr(self, "_async", None)  # None while __init__ runs.
+        return f"<{type(self).__name__} base_url={client.base_url if client else None!r}>"
 
     def with_options(
         self,

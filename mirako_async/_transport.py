@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 
+from ._config import MaskedHeaderValue
 from ._version import __version__
 
 __all__ = ["USER_AGENT", "Transport"]
@@ -34,7 +35,7 @@ class Transport:
     receive the API key.
     """
 
-    def __init__(self, *, authorization: str, max_connections: int, trust_env: bool) -> None:
+    def __init__(self, *, authorization: MaskedHeaderValue, max_connections: int, trust_env: bool) -> None:
         self._authorization = authorization
         self._max_connections = max_connections
         self._trust_env = trust_env
