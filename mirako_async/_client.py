@@ -236,7 +236,7 @@ class AsyncMirako:
     ) -> None:
         await self.close()
 
-    async def request(
+    async def _request(
         self,
         method: str,
         path: str,

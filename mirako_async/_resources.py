@@ -70,7 +70,7 @@ class AsyncAvatars:
         Raises:
             MirakoError: A subclass says what failed; see ``mirako_async``.
         """
-        response = await self._client.request("GET", _LIST_PATH, timeout=timeout)
+        response = await self._client._request("GET", _LIST_PATH, timeout=timeout)
         return _decode(response, "GET", decode_avatar_list)
 
     async def get(self, avatar_id: str, *, timeout: float | None = None) -> Avatar:
@@ -85,7 +85,7 @@ class AsyncAvatars:
             NotFoundError: No avatar has this id.
             MirakoError: Another subclass says what failed.
         """
-        response = await self._client.request("GET", avatar_path(avatar_id), timeout=timeout)
+        response = await self._client._request("GET", avatar_path(avatar_id), timeout=timeout)
         return _decode(response, "GET", decode_avatar)
 
     async def delete(self, avatar_id: str, *, timeout: float | None = None) -> None:
@@ -104,10 +104,10 @@ class AsyncAvatars:
             NotFoundError: No avatar has this id.
             MirakoError: Another subclass says what failed.
         """
-        await self._client.request("DELETE", avatar_path(avatar_id), timeout=timeout)
+        await self._client._request("DELETE", avatar_path(avatar_id), timeout=timeout)
 
     async def _get_in_bulk(self, avatar_id: str, limiter: AdaptiveLimiter, *, timeout: float | None) -> Avatar:
-        response = await self._client.request("GET", avatar_path(avatar_id), timeout=timeout, limiter=limiter)
+        response = await self._client._request("GET", avatar_path(avatar_id), timeout=timeout, limiter=limiter)
         return _decode(response, "GET", decode_avatar)
 
     async def iter_many(
@@ -203,7 +203,7 @@ class AsyncAvatars:
         check_seconds("timeout", timeout, allow_none=True)
 
         async def remove(avatar_id: str, limiter: AdaptiveLimiter) -> None:
-            await self._client.request("DELETE", avatar_path(avatar_id), timeout=timeout, limiter=limiter)
+            await self._client._request("DELETE", avatar_path(avatar_id), timeout=timeout, limiter=limiter)
 
         outcomes = await _collect(ids, remove, concurrency, on_progress)
         return [outcome if isinstance(outcome, MirakoError) else None for outcome in outcomes]
