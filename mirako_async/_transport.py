@@ -78,7 +78,9 @@ class Transport:
                 connector=self._connector(),
                 headers={
                     "Authorization": self._authorization,
-                    "Accept": "application/json",
+                    # Errors come as RFC 9457 problem JSON; a server that
+                    # negotiates strictly would otherwise answer them as 406.
+                    "Accept": "application/json, application/problem+json",
                     "User-Agent": USER_AGENT,
                 },
                 trust_env=self._trust_env,
