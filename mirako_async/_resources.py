@@ -261,9 +261,16 @@ class AsyncAvatars:
                 on_progress(done, len(jobs))
             return path
 
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(fetch(job)) for job in jobs]
-        return [task.result() for task in tasks]
+        # gather, unlike a TaskGroup, raises the first failure itself rather
+        # than an ExceptionGroup, so callers can catch AssetExpiredError.
+        tasks = [asyncio.ensure_future(fetch(job)) for job in jobs]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     async def wait_until_ready(
         self,

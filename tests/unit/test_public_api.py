@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+import types
 import typing
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, get_args, get_origin
@@ -16,7 +17,11 @@ from mirako_async import AsyncAvatars, AsyncMirako, Avatars, Mirako, MirakoError
 
 
 def test_all_is_sorted_and_complete() -> None:
-    public = {name for name in vars(mirako_async) if not name.startswith("_")} - {"annotations"}
+    public = {
+        name
+        for name, value in vars(mirako_async).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
 
     assert mirako_async.__all__ == sorted(mirako_async.__all__)
     assert set(mirako_async.__all__) - {"__version__"} == public
