@@ -147,7 +147,8 @@ async def _download_once(
 ) -> None:
     shown = redact(job.url)
     job.path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
+    # Not a with block: the file must outlive the handle so it can be renamed.
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
         dir=job.path.parent, prefix=".mirako-", suffix=".part", delete=False
     )
     temporary = Path(handle.name)

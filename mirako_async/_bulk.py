@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import Final, Generic, TypeVar
 
 from ._exceptions import MirakoError
@@ -120,7 +120,7 @@ async def run_bulk(
     call: Callable[[str, AdaptiveLimiter], Awaitable[T]],
     *,
     concurrency: int,
-) -> AsyncIterator[_Outcome[T]]:
+) -> AsyncGenerator[_Outcome[T], None]:
     """Run ``call`` for every item, at most ``concurrency`` at once, yielding outcomes as they finish.
 
     At most ``concurrency`` worker tasks exist, whatever the number of

@@ -28,7 +28,7 @@ from ._exceptions import (
 from ._logging import configure_from_environment, logger
 from ._retry import RetryPolicy, parse_retry_after
 from ._transport import Transport
-from ._validation import check_positive, check_seconds
+from ._validation import check_optional_seconds, check_positive, check_seconds
 
 __all__ = ["AsyncMirako", "Response"]
 
@@ -149,9 +149,9 @@ class AsyncMirako:
         del api_key
         self._base_url = resolve_base_url(base_url, allow_insecure=allow_insecure)
         self._options = _Options(
-            timeout=check_seconds("timeout", timeout) or DEFAULT_TIMEOUT,
-            connect_timeout=check_seconds("connect_timeout", connect_timeout) or DEFAULT_CONNECT_TIMEOUT,
-            deadline=check_seconds("deadline", deadline, allow_none=True),
+            timeout=check_seconds("timeout", timeout),
+            connect_timeout=check_seconds("connect_timeout", connect_timeout),
+            deadline=check_optional_seconds("deadline", deadline),
             retry=_retry_policy(max_retries, retry, RetryPolicy()),
         )
         self._transport = Transport(
@@ -200,7 +200,7 @@ class AsyncMirako:
         self,
         *,
         timeout: float | None = None,
-        deadline: float | None | _Unset = UNSET,
+        deadline: float | _Unset | None = UNSET,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
     ) -> Self:
@@ -212,7 +212,7 @@ class AsyncMirako:
         if timeout is not None:
             options = evolve(options, timeout=check_seconds("timeout", timeout))
         if not isinstance(deadline, _Unset):
-            options = evolve(options, deadline=check_seconds("deadline", deadline, allow_none=True))
+            options = evolve(options, deadline=check_optional_seconds("deadline", deadline))
         options = evolve(options, retry=_retry_policy(max_retries, retry, options.retry))
 
         clone = object.__new__(type(self))
@@ -258,7 +258,7 @@ class AsyncMirako:
             APITimeoutError: An attempt or the deadline ran out.
             RedirectError: The API redirected to another origin.
         """
-        attempt_timeout = check_seconds("timeout", timeout, allow_none=True) or self._options.timeout
+        attempt_timeout = check_optional_seconds("timeout", timeout) or self._options.timeout
         policy = self._options.retry
         url = URL(str(self._base_url) + path, encoded=True)
         loop = asyncio.get_running_loop()
@@ -337,8 +337,9 @@ class AsyncMirako:
             return failed.error, None
         except TimeoutError:
             message = f"{method} {path} did not finish within the deadline of {self._options.deadline:g} s"
-            error = APITimeoutError(f"{message} ({attempts} attempts).", method=method, url=str(url), attempts=attempts)
-            raise error from None
+            raise APITimeoutError(
+                f"{message} ({attempts} attempts).", method=method, url=str(url), attempts=attempts
+            ) from None
 
         elapsed_ms = (time.perf_counter() - started) * 1000
         logger.debug("%s %s -> %d in %.1f ms (attempt %d)", method, path, response.status, elapsed_ms, attempts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import cattrs
@@ -82,7 +82,7 @@ def parse_rfc3339(value: str) -> datetime:
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
 
     if zulu:
-        tz = timezone.utc
+        tz = UTC
     else:
         offset = timedelta(hours=int(off_h), minutes=int(off_m))
         if offset >= timedelta(hours=24):
@@ -128,11 +128,20 @@ def _structure_object(value: Any, cls: type[T], hook: Callable[[Any, type], T]) 
     return hook(value, cls)
 
 
+def _is_type(expected: Any) -> Callable[[Any], bool]:
+    """Build a hook predicate that matches one type, generic aliases included."""
+
+    def matches(candidate: Any) -> bool:
+        return bool(candidate == expected)
+
+    return matches
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(datetime, _structure_datetime)
-    conv.register_structure_hook_func(lambda t: t == (AvatarStatus | str), _structure_status)
+    conv.register_structure_hook_func(_is_type(AvatarStatus | str), _structure_status)
 
     # Lists may be null or missing; a string or an object is not a list.
     for seq_type in (tuple[str, ...], tuple[AvatarTheme, ...], tuple[Avatar, ...]):
@@ -145,7 +154,7 @@ def _make_converter() -> cattrs.Converter:
                 raise TypeError(f"expected an array or null, got {_json_type(value)}")
             return base_seq(value, t)
 
-        conv.register_structure_hook_func(lambda t, seq_type=seq_type: t == seq_type, structure_sequence)
+        conv.register_structure_hook_func(_is_type(seq_type), structure_sequence)
 
     # Attrs classes only accept JSON objects: cattrs alone would read a
     # list of pairs or a string as a mapping and report a confusing error.
@@ -158,9 +167,7 @@ def _make_converter() -> cattrs.Converter:
 
     conv.register_unstructure_hook(datetime, format_rfc3339)
     conv.register_unstructure_hook(tuple, list)
-    conv.register_unstructure_hook_func(
-        lambda t: t == (AvatarStatus | str), lambda value: str(value)
-    )
+    conv.register_unstructure_hook_func(_is_type(AvatarStatus | str), str)
     return conv
 
 

@@ -17,7 +17,7 @@ from ._converter import BodyDecodeError, decode_avatar, decode_avatar_list
 from ._exceptions import AvatarBuildError, MirakoError, ResponseValidationError, WaitTimeoutError
 from ._logging import logger
 from ._models import Avatar, AvatarStatus
-from ._validation import avatar_path, check_avatar_ids, check_positive, check_seconds
+from ._validation import avatar_path, check_avatar_ids, check_optional_seconds, check_positive, check_seconds
 
 if TYPE_CHECKING:
     from ._client import AsyncMirako, Response
@@ -136,7 +136,7 @@ class AsyncAvatars:
         """
         ids = check_avatar_ids(avatar_ids)
         concurrency = check_positive("concurrency", concurrency)
-        check_seconds("timeout", timeout, allow_none=True)
+        check_optional_seconds("timeout", timeout)
 
         fetch = functools.partial(self._get_in_bulk, timeout=timeout)
         async with contextlib.aclosing(run_bulk(ids, fetch, concurrency=min(concurrency, len(ids) or 1))) as outcomes:
@@ -169,7 +169,7 @@ class AsyncAvatars:
         """
         ids = check_avatar_ids(avatar_ids)
         concurrency = check_positive("concurrency", concurrency)
-        check_seconds("timeout", timeout, allow_none=True)
+        check_optional_seconds("timeout", timeout)
 
         fetch = functools.partial(self._get_in_bulk, timeout=timeout)
         return await _collect(ids, fetch, concurrency, on_progress)
@@ -200,7 +200,7 @@ class AsyncAvatars:
         """
         ids = check_avatar_ids(avatar_ids)
         concurrency = check_positive("concurrency", concurrency)
-        check_seconds("timeout", timeout, allow_none=True)
+        check_optional_seconds("timeout", timeout)
 
         async def remove(avatar_id: str, limiter: AdaptiveLimiter) -> None:
             await self._client._request("DELETE", avatar_path(avatar_id), timeout=timeout, limiter=limiter)
@@ -299,8 +299,8 @@ class AsyncAvatars:
             MirakoError: A poll failed, after the client's retries.
         """
         avatar_path(avatar_id)
-        limit = check_seconds("timeout", timeout) or 0.0
-        interval = check_seconds("poll_interval", poll_interval) or 0.0
+        limit = check_seconds("timeout", timeout)
+        interval = check_seconds("poll_interval", poll_interval)
         max_interval = max(interval, 30.0)
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + limit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from attrs import field, frozen, validators
 
@@ -16,7 +16,8 @@ _RETRYABLE_4XX = frozenset({408, 429})
 # Statuses whose Retry-After header is a promise about when to come back.
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 
-_non_negative = validators.ge(0)
+_non_negative_int = validators.ge(0)
+_non_negative_float = validators.ge(0.0)
 
 
 def _finite(_instance: object, attribute: object, value: float) -> None:
@@ -43,10 +44,10 @@ class RetryPolicy:
         max_retry_after: Longest ``Retry-After`` the client sleeps, in seconds.
     """
 
-    max_retries: int = field(default=2, validator=[validators.instance_of(int), _non_negative])
-    initial_backoff: float = field(default=0.5, converter=float, validator=[_finite, _non_negative])
-    max_backoff: float = field(default=8.0, converter=float, validator=[_finite, _non_negative])
-    max_retry_after: float = field(default=60.0, converter=float, validator=[_non_negative])
+    max_retries: int = field(default=2, validator=[validators.instance_of(int), _non_negative_int])
+    initial_backoff: float = field(default=0.5, converter=float, validator=[_finite, _non_negative_float])
+    max_backoff: float = field(default=8.0, converter=float, validator=[_finite, _non_negative_float])
+    max_retry_after: float = field(default=60.0, converter=float, validator=[_non_negative_float])
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.max_retries, bool):
@@ -100,6 +101,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = now if now is not None else datetime.now(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else datetime.now(UTC)
     return max(0.0, (when - current).total_seconds())

@@ -24,12 +24,12 @@ from ._client import (
     _Unset,
 )
 from ._config import Secret, resolve_api_key
-from ._loop_thread import LoopThread
 from ._exceptions import MirakoError
+from ._loop_thread import LoopThread
 from ._models import Avatar
 from ._resources import DEFAULT_CONCURRENCY, ProgressCallback
 from ._retry import RetryPolicy
-from ._validation import check_avatar_ids, check_positive, check_seconds
+from ._validation import check_avatar_ids, check_optional_seconds, check_positive
 
 __all__ = ["Avatars", "Mirako"]
 
@@ -67,7 +67,7 @@ class Avatars:
         """
         ids = check_avatar_ids(avatar_ids)
         check_positive("concurrency", concurrency)
-        check_seconds("timeout", timeout, allow_none=True)
+        check_optional_seconds("timeout", timeout)
         return self._runner.iterate(self._async.iter_many(ids, concurrency=concurrency, timeout=timeout))
 
     def get_many(
@@ -198,7 +198,7 @@ class Mirako:
         self,
         *,
         timeout: float | None = None,
-        deadline: float | None | _Unset = UNSET,
+        deadline: float | _Unset | None = UNSET,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
     ) -> Self:

@@ -6,29 +6,37 @@ import math
 from collections.abc import Iterable
 from urllib.parse import quote
 
-__all__ = ["avatar_path", "check_avatar_id", "check_avatar_ids", "check_positive", "check_seconds"]
+__all__ = [
+    "avatar_path",
+    "check_avatar_id",
+    "check_avatar_ids",
+    "check_optional_seconds",
+    "check_positive",
+    "check_seconds",
+]
 
 # Segments that would change the route instead of naming an avatar.
 _RESERVED_IDS = {".": "'.'", "..": "'..'", "list": "'list' (GET /v1/avatar/list is the list endpoint)"}
 
 
-def check_seconds(name: str, value: object, *, allow_none: bool = False) -> float | None:
+def check_seconds(name: str, value: object) -> float:
     """Check that ``value`` is a positive, finite number of seconds.
 
     Raises:
         TypeError: ``value`` is not a number.
         ValueError: ``value`` is zero, negative, NaN or infinite.
     """
-    if value is None:
-        if allow_none:
-            return None
-        raise TypeError(f"{name} must be a number of seconds, not None.")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}.")
     seconds = float(value)
     if not math.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"{name} must be a positive, finite number of seconds, got {value!r}.")
     return seconds
+
+
+def check_optional_seconds(name: str, value: object) -> float | None:
+    """Check that ``value`` is ``None`` or a positive, finite number of seconds."""
+    return None if value is None else check_seconds(name, value)
 
 
 def check_positive(name: str, value: object) -> int:
