@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, Final, TypeVar
 
 from ._transport import _ABANDONED, ClientClosedError
@@ -38,16 +38,11 @@ class LoopThread:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._closed = False
-        self._fork_callbacks: list[Callable[[], None]] = []
 
     @property
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
         return self._closed
-
-    def on_fork(self, callback: Callable[[], None]) -> None:
-        """Register a callback that forgets parent state in a forked child."""
-        self._fork_callbacks.append(callback)
 
     def _detect_fork(self) -> None:
         if self._pid == os.getpid():
@@ -60,8 +55,6 @@ class LoopThread:
             _ABANDONED.append(self._loop)
         self._loop = None
         self._thread = None
-        for callback in self._fork_callbacks:
-            callback()
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         self._detect_fork()

@@ -155,7 +155,6 @@ class Mirako:
             allow_insecure=allow_insecure,
         )
         runner = LoopThread()
-        runner.on_fork(client._transport.reset_after_fork)
         self._setup(client, runner)
         # Closes the pool at interpreter exit or when the client is collected.
         weakref.finalize(self, _close, runner, client)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -45,6 +46,7 @@ class Transport:
         self._slots: asyncio.Semaphore | None = None
         self._shutdown_hook: AsyncGenerator[None, None] | None = None
         self._closed = False
+        self._pid = os.getpid()
 
     @property
     def closed(self) -> bool:
@@ -54,10 +56,17 @@ class Transport:
     def __repr__(self) -> str:
         return f"<Transport closed={self._closed} open_session={self._api is not None}>"
 
+    def _forget_if_forked(self) -> None:
+        if self._pid != os.getpid():
+            # A forked child: the sessions belong to the parent's sockets.
+            self._pid = os.getpid()
+            self._forget_sessions()
+
     def _check_loop(self) -> asyncio.AbstractEventLoop:
         if self._closed:
             raise ClientClosedError("This Mirako client is closed; create a new client to make more calls.")
         loop = asyncio.get_running_loop()
+        self._forget_if_forked()
         if self._loop is not None and self._loop is not loop:
             if not self._loop.is_closed():
                 raise RuntimeError(
@@ -147,6 +156,7 @@ class Transport:
     async def close(self) -> None:
         """Close both sessions and refuse later use. Calling it twice is fine."""
         self._closed = True
+        self._forget_if_forked()
         if self._loop is not None and self._loop.is_closed():
             self._forget_sessions()
             return
@@ -165,7 +175,3 @@ class Transport:
         self._shutdown_hook = None
         self._slots = None
         self._loop = None
-
-    def reset_after_fork(self) -> None:
-        """Drop every object that belongs to the parent process, without touching it."""
-        self._forget_sessions()
