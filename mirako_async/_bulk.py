@@ -28,9 +28,9 @@ _OVERLOAD_STATUSES: Final = frozenset({429, 503})
 class AdaptiveLimiter:
     """Bound the requests of one bulk call, and adapt that bound to the server.
 
-    The limit starts at the caller's concurrency. An overload answer (429,
+    The limit starts at the caller's concurrency. An overload response (429
     or 503) cuts it to a quarter, at most once per pause, and pauses every
-    new attempt for the ``Retry-After`` the server sent. Successes raise it
+    new attempt for the ``Retry-After`` the server sent (1 s without one). Successes raise it
     again by one step at a time, up to the starting value.
     """
 
@@ -56,7 +56,7 @@ class AdaptiveLimiter:
             self._changed.notify_all()
 
     async def before_attempt(self) -> None:
-        """Wait out a pause that an overload answer started."""
+        """Wait out a pause that an overload response started."""
         loop = asyncio.get_running_loop()
         while (remaining := self._paused_until - loop.time()) > 0:
             await asyncio.sleep(remaining)
@@ -76,7 +76,7 @@ class AdaptiveLimiter:
         self.overloads += 1
         self._successes = 0
         if loop.time() < self._paused_until:
-            return  # The answers to requests sent before the pause began.
+            return  # Responses to requests sent before the pause began.
         self.limit = max(1.0, self.limit * _DECREASE_FACTOR)
         self._paused_until = loop.time() + (retry_after if retry_after is not None else 1.0)
         logger.info(
@@ -165,4 +165,4 @@ async def run_bulk(
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         if limiter.overloads:
-            logger.info("Bulk call saw %d overload answers (429 or 503)", limiter.overloads)
+            logger.info("Bulk call saw %d overload responses (429 or 503)", limiter.overloads)

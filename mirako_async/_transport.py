@@ -88,7 +88,7 @@ class Transport:
                 headers={
                     "Authorization": self._authorization,
                     # Errors come as RFC 9457 problem JSON; a server that
-                    # negotiates strictly would otherwise answer them as 406.
+                    # negotiates strictly would otherwise reject them with 406.
                     "Accept": "application/json, application/problem+json",
                     "User-Agent": USER_AGENT,
                 },
