@@ -19,6 +19,7 @@ from yarl import URL
 from ._exceptions import AssetDownloadError, AssetExpiredError
 from ._logging import logger
 from ._models import Avatar
+from ._proxy import ProxySettings
 from ._retry import RetryPolicy
 
 __all__ = ["AssetJob", "asset_jobs", "download_asset", "safe_name"]
@@ -105,6 +106,7 @@ async def download_asset(
     session: aiohttp.ClientSession,
     job: AssetJob,
     *,
+    proxies: ProxySettings,
     policy: RetryPolicy,
     read_timeout: float,
     connect_timeout: float,
@@ -127,7 +129,7 @@ async def download_asset(
     while True:
         attempt += 1
         try:
-            await _download_once(session, url, job, timeout, on_chunk)
+            await _download_once(session, url, job, timeout, proxies, on_chunk)
             return job.path
         except AssetDownloadError as exc:
             retryable = exc.status_code is None or exc.status_code in (408, 429) or exc.status_code >= 500
@@ -143,6 +145,7 @@ async def _download_once(
     url: URL,
     job: AssetJob,
     timeout: aiohttp.ClientTimeout,
+    proxies: ProxySettings,
     on_chunk: Callable[[int], None] | None,
 ) -> None:
     shown = redact(job.url)
@@ -155,7 +158,10 @@ async def _download_once(
     try:
         with handle:
             try:
-                async with session.get(url, timeout=timeout, allow_redirects=True) as resp:
+                proxy, proxy_auth = proxies.for_url(url)
+                async with session.get(
+                    url, timeout=timeout, allow_redirects=True, proxy=proxy, proxy_auth=proxy_auth
+                ) as resp:
                     if resp.status in (400, 403):
                         raise AssetExpiredError(
                             f"Storage refused the asset link {shown} with {resp.status}; presigned links "

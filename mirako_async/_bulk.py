@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from typing import Final, Generic, TypeVar
 
 from ._exceptions import MirakoError
@@ -41,25 +42,31 @@ class AdaptiveLimiter:
         self.overloads = 0
         self._successes = 0
         self._paused_until = 0.0
+        self._calm_after = 0.0
         self._changed = asyncio.Condition()
 
-    async def acquire(self) -> None:
-        """Wait for a free slot under the current limit."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < max(1, math.floor(self.limit)))
-            self.in_flight += 1
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one slot for one attempt, after any pause an overload response started.
 
-    async def release(self) -> None:
-        """Give a slot back."""
-        async with self._changed:
-            self.in_flight -= 1
-            self._changed.notify_all()
-
-    async def before_attempt(self) -> None:
-        """Wait out a pause that an overload response started."""
+        Retries wait outside their slot, so after a pause only the reduced
+        number of attempts goes out at once.
+        """
         loop = asyncio.get_running_loop()
-        while (remaining := self._paused_until - loop.time()) > 0:
-            await asyncio.sleep(remaining)
+        while True:
+            while (remaining := self._paused_until - loop.time()) > 0:
+                await asyncio.sleep(remaining)
+            async with self._changed:
+                await self._changed.wait_for(lambda: self.in_flight < max(1, math.floor(self.limit)))
+                if self._paused_until <= loop.time():
+                    self.in_flight += 1
+                    break
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self.in_flight -= 1
+                self._changed.notify_all()
 
     async def observe(self, status: int | None, retry_after: float | None) -> None:
         """Adapt to the outcome of one attempt; ``status`` is ``None`` when no response came."""
@@ -78,7 +85,12 @@ class AdaptiveLimiter:
         if loop.time() < self._paused_until:
             return  # Responses to requests sent before the pause began.
         self.limit = max(1.0, self.limit * _DECREASE_FACTOR)
-        self._paused_until = loop.time() + (retry_after if retry_after is not None else 1.0)
+        pause = retry_after if retry_after is not None else 1.0
+        self._paused_until = loop.time() + pause
+        # A token bucket refills during the pause and empties again soon
+        # after it, so growth waits until the server has stayed calm for as
+        # long again as the pause itself.
+        self._calm_after = self._paused_until + max(pause, 1.0)
         logger.info(
             "Server is overloaded; bulk concurrency lowered to %d, pausing %.2f s",
             math.floor(self.limit), self._paused_until - loop.time(),
@@ -86,7 +98,7 @@ class AdaptiveLimiter:
 
     def _on_success(self) -> bool:
         """Count a success; return whether the limit grew."""
-        if self.limit >= self.max_limit:
+        if self.limit >= self.max_limit or asyncio.get_running_loop().time() < self._calm_after:
             return False
         self._successes += 1
         if self._successes < _SUCCESSES_PER_STEP * math.floor(self.limit):
@@ -134,13 +146,10 @@ async def run_bulk(
     async def worker() -> None:
         try:
             for index, item in pending:
-                await limiter.acquire()
                 try:
                     value: T | MirakoError = await call(item, limiter)
                 except MirakoError as exc:
                     value = exc
-                finally:
-                    await limiter.release()
                 results.put_nowait(_Outcome(index, item, value))
         except asyncio.CancelledError:
             raise

@@ -36,6 +36,9 @@ DEFAULT_TIMEOUT: Final = 60.0
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 DEFAULT_MAX_CONNECTIONS: Final = 100
 MAX_REDIRECTS: Final = 5
+# Retries after a 429 or 503 that a bulk call makes on top of the policy's
+# budget, because its limiter already slows down to what the server allows.
+MAX_FREE_OVERLOAD_RETRIES: Final = 10
 # Far above any real avatar list (10,000 avatars take about 6 MiB), but a
 # bound on what a broken or hostile server can make the client hold.
 MAX_BODY_BYTES: Final = 64 * 1024 * 1024
@@ -196,6 +199,12 @@ class AsyncMirako:
         base_url = getattr(self, "_base_url", None)  # None while __init__ runs.
         return f"<{type(self).__name__} base_url={str(base_url) if base_url else None!r}>"
 
+    def __reduce__(self) -> str:
+        raise TypeError(
+            "An AsyncMirako client cannot be pickled or copied: it holds the API key and open "
+            "connections. Create a client in each process, or use with_options() for a variant."
+        )
+
     def with_options(
         self,
         *,
@@ -248,7 +257,7 @@ class AsyncMirako:
 
         ``path`` must be already percent-encoded. This is the one place that
         sends API requests; resources build on it. A bulk call passes its
-        ``limiter``, which bounds its requests and hears of each answer;
+        ``limiter``, which bounds its attempts and adapts to each response;
         single calls share the client's ``max_connections`` bound instead.
 
         Raises:
@@ -265,10 +274,9 @@ class AsyncMirako:
         deadline_at = None if self._options.deadline is None else loop.time() + self._options.deadline
 
         attempts = 0
+        free_retries = 0
         while True:
             attempts += 1
-            if limiter is not None:
-                await limiter.before_attempt()
             error, retry_after = await self._attempt_or_error(
                 method, url, path, attempt_timeout, deadline_at, attempts, limiter
             )
@@ -284,7 +292,11 @@ class AsyncMirako:
                 return Response(status=204, headers=headers, body=b"", url=url, attempts=attempts)
 
             error.attempts = attempts
-            wait = self._next_wait(error, retry_after, attempts, policy)
+            # In a bulk call the limiter slows every request down after a 429
+            # or 503, so those retries do not use up the policy's budget.
+            free = limiter is not None and _is_overload(error) and free_retries < MAX_FREE_OVERLOAD_RETRIES
+            free_retries += free
+            wait = self._next_wait(error, retry_after, attempts - 1 - free_retries, policy, free=free)
             if wait is None:
                 raise error
             if deadline_at is not None and loop.time() + wait >= deadline_at:
@@ -292,16 +304,20 @@ class AsyncMirako:
                 raise error
 
             logger.info(
-                "Retrying %s %s after %s; waiting %.2f s (retry %d of %d)",
+                "Retrying %s %s after %s; waiting %.2f s (attempt %d, up to %d retries)",
                 method, path, _describe(error), wait, attempts, policy.max_retries,
             )
             await asyncio.sleep(wait)
 
     def _next_wait(
-        self, error: APIError, retry_after: float | None, attempts: int, policy: RetryPolicy
+        self, error: APIError, retry_after: float | None, retries_used: int, policy: RetryPolicy, *, free: bool
     ) -> float | None:
-        """Return the seconds to wait before the next attempt, or ``None`` to give up."""
-        if attempts > policy.max_retries:
+        """Return the seconds to wait before the next attempt, or ``None`` to give up.
+
+        ``retries_used`` counts the retries charged to the policy so far;
+        a ``free`` retry is not charged.
+        """
+        if not free and retries_used >= policy.max_retries:
             return None
         if isinstance(error, APIStatusError):
             if not policy.is_retryable_status(error.status_code):
@@ -310,7 +326,7 @@ class AsyncMirako:
                 return None if retry_after > policy.max_retry_after else retry_after
         elif not isinstance(error, APIConnectionError):
             return None
-        return policy.backoff(attempts - 1, self._random.random())
+        return policy.backoff(max(0, retries_used), self._random.random())
 
     async def _attempt_or_error(
         self,
@@ -327,10 +343,8 @@ class AsyncMirako:
         started = time.perf_counter()
         try:
             async with scope:
-                if limiter is None:
-                    async with self._transport.slots():
-                        response = await self._attempt(method, url, attempt_timeout, attempts)
-                else:
+                slot = self._transport.slots() if limiter is None else limiter.slot()
+                async with slot:
                     response = await self._attempt(method, url, attempt_timeout, attempts)
         except _AttemptFailed as failed:
             logger.debug("%s %s failed on attempt %d: %s", method, path, attempts, _describe(failed.error))
@@ -407,7 +421,10 @@ class AsyncMirako:
         attempts: int,
     ) -> Response:
         try:
-            async with session.request(method, url, timeout=timeout, allow_redirects=False) as resp:
+            proxy, proxy_auth = self._transport.proxies.for_url(url)
+            async with session.request(
+                method, url, timeout=timeout, allow_redirects=False, proxy=proxy, proxy_auth=proxy_auth
+            ) as resp:
                 try:
                     body = await _read_body(resp)
                 except _BodyTooLarge:
@@ -465,6 +482,10 @@ async def _read_body(resp: aiohttp.ClientResponse) -> bytes:
             raise _BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _is_overload(error: APIError) -> bool:
+    return isinstance(error, APIStatusError) and error.status_code in (429, 503)
 
 
 def _status_of(outcome: Response | APIError) -> int | None:

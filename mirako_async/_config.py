@@ -65,6 +65,9 @@ class MaskedHeaderValue(str):
     def __repr__(self) -> str:
         return "'********'"
 
+    def __reduce__(self) -> str:
+        raise TypeError("A header that carries the API key cannot be pickled.")
+
 
 def _first_set(environ: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     for name in names:

@@ -252,6 +252,7 @@ class AsyncAvatars:
                 path = await download_asset(
                     session,
                     job,
+                    proxies=self._client._transport.proxies,
                     policy=self._client.retry,
                     read_timeout=self._client.timeout,
                     connect_timeout=self._client._options.connect_timeout,

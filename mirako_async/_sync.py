@@ -193,6 +193,12 @@ class Mirako:
         client = getattr(self, "_async", None)  # None while __init__ runs.
         return f"<{type(self).__name__} base_url={client.base_url if client else None!r}>"
 
+    def __reduce__(self) -> str:
+        raise TypeError(
+            "A Mirako client cannot be pickled or copied: it holds the API key and open "
+            "connections. Create a client in each process, or use with_options() for a variant."
+        )
+
     def with_options(
         self,
         *,

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 
 from ._config import MaskedHeaderValue
+from ._proxy import ProxySettings
 from ._version import __version__
 
 __all__ = ["USER_AGENT", "Transport"]
@@ -39,7 +40,7 @@ class Transport:
     def __init__(self, *, authorization: MaskedHeaderValue, max_connections: int, trust_env: bool) -> None:
         self._authorization = authorization
         self._max_connections = max_connections
-        self._trust_env = trust_env
+        self.proxies = ProxySettings(trust_env=trust_env)
         self._api: aiohttp.ClientSession | None = None
         self._assets: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -92,11 +93,18 @@ class Transport:
                     "Accept": "application/json, application/problem+json",
                     "User-Agent": USER_AGENT,
                 },
-                trust_env=self._trust_env,
+                # Proxies come from ProxySettings: aiohttp's trust_env would
+                # also add .netrc credentials. See _proxy.py.
+                trust_env=False,
                 # Timeouts are set per attempt by the client.
                 timeout=aiohttp.ClientTimeout(total=None),
                 auto_decompress=True,
             )
+            # aiohttp resends an idempotent request once, unseen, when a
+            # connection drops; the client's own retry loop must see every
+            # attempt, or a lost DELETE response would look like a 404.
+            if hasattr(self._api, "_retry_connection"):
+                self._api._retry_connection = False
             await self._bind(loop)
         return self._api
 
@@ -107,7 +115,7 @@ class Transport:
             self._assets = aiohttp.ClientSession(
                 connector=self._connector(),
                 headers={"User-Agent": USER_AGENT},
-                trust_env=self._trust_env,
+                trust_env=False,
                 timeout=aiohttp.ClientTimeout(total=None),
                 # A stored file is saved as stored: no transparent gunzip.
                 auto_decompress=False,
