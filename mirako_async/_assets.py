@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import random
 import re
@@ -27,7 +28,10 @@ __all__ = ["AssetJob", "asset_jobs", "download_asset", "safe_name"]
 CHUNK_BYTES: Final = 256 * 1024
 MAX_PARALLEL_DOWNLOADS: Final = 8
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_MAX_NAME_CHARS: Final = 120
+# Budgets for the parts of a file name, so the whole stays well under the
+# 255-byte limit of common file systems: id + theme + kind + counter + suffix.
+_MAX_ID_CHARS: Final = 64
+_MAX_THEME_CHARS: Final = 96
 _DEFAULT_SUFFIX = {"key_image": ".png", "live_video": ".mp4"}
 
 
@@ -39,15 +43,20 @@ class AssetJob:
     path: Path
 
 
-def safe_name(text: str) -> str:
+def safe_name(text: str, max_chars: int = _MAX_THEME_CHARS) -> str:
     """Turn arbitrary text into a file-name part that cannot leave its directory.
 
     Only ASCII letters, digits, ``.``, ``_`` and ``-`` survive; runs of
     anything else become one ``_``. Leading dots are dropped, so the result
-    is never ``.``, ``..`` or a hidden file, and it is never empty.
+    is never ``.``, ``..`` or a hidden file, and it is never empty. Text
+    longer than ``max_chars`` keeps its start and ends with a short hash of
+    the whole, so two long names stay distinct.
     """
-    name = _UNSAFE.sub("_", text).lstrip(".")[:_MAX_NAME_CHARS]
-    return name or "_"
+    name = _UNSAFE.sub("_", text).lstrip(".") or "_"
+    if len(name) > max_chars:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        name = f"{name[: max_chars - 11]}-{digest}"
+    return name
 
 
 def _suffix(url: str, kind: str) -> str:
@@ -70,7 +79,7 @@ def asset_jobs(avatar: Avatar, directory: Path) -> list[AssetJob]:
         for kind, url in (("key_image", theme.key_image), ("live_video", theme.live_video)):
             if not url:
                 continue
-            stem = f"{safe_name(avatar.id)}_{safe_name(theme.name)}_{kind}"
+            stem = f"{safe_name(avatar.id, _MAX_ID_CHARS)}_{safe_name(theme.name)}_{kind}"
             suffix = _suffix(url, kind)
             name = stem + suffix
             counter = 2
@@ -132,7 +141,8 @@ async def download_asset(
             await _download_once(session, url, job, timeout, proxies, on_chunk)
             return job.path
         except AssetDownloadError as exc:
-            retryable = exc.status_code is None or exc.status_code in (408, 429) or exc.status_code >= 500
+            transfer_failed = isinstance(exc.__cause__, aiohttp.ClientError | TimeoutError)
+            retryable = transfer_failed or exc.status_code in (408, 429) or (exc.status_code or 0) >= 500
             if not retryable or attempt > policy.max_retries:
                 raise
             wait = policy.backoff(attempt - 1, random.random())
@@ -149,11 +159,16 @@ async def _download_once(
     on_chunk: Callable[[int], None] | None,
 ) -> None:
     shown = redact(job.url)
-    job.path.parent.mkdir(parents=True, exist_ok=True)
-    # Not a with block: the file must outlive the handle so it can be renamed.
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
-        dir=job.path.parent, prefix=".mirako-", suffix=".part", delete=False
-    )
+    try:
+        job.path.parent.mkdir(parents=True, exist_ok=True)
+        # Not a with block: the file must outlive the handle so it can be renamed.
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            dir=job.path.parent, prefix=".mirako-", suffix=".part", delete=False
+        )
+    except OSError as exc:
+        raise AssetDownloadError(
+            f"Cannot write {job.path.name} in {job.path.parent}: {exc.strerror or exc}.", url=shown
+        ) from exc
     temporary = Path(handle.name)
     try:
         with handle:
@@ -181,7 +196,12 @@ async def _download_once(
                 raise AssetDownloadError(
                     f"Downloading {shown} failed ({type(exc).__name__}: {exc}).", url=shown
                 ) from exc
-        os.replace(temporary, job.path)
+        try:
+            os.replace(temporary, job.path)
+        except OSError as exc:
+            raise AssetDownloadError(
+                f"Cannot write {job.path}: {exc.strerror or exc}.", url=shown
+            ) from exc
     except BaseException:
         with contextlib.suppress(OSError):
             temporary.unlink()

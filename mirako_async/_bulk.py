@@ -33,6 +33,11 @@ class AdaptiveLimiter:
     or 503) cuts it to a quarter, at most once per pause, and pauses every
     new attempt for the ``Retry-After`` the server sent (1 s without one). Successes raise it
     again by one step at a time, up to the starting value.
+
+    NOTE: the limiter bounds concurrency but does not pace the start of
+    attempts. Against a server whose burst is far below its rate, and that
+    rounds ``Retry-After`` up to whole seconds, a fast bulk call runs at
+    about one burst per second.
     """
 
     def __init__(self, concurrency: int) -> None:

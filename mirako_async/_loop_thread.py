@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import os
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Generator
 from typing import Any, Final, TypeVar
 
 from ._transport import _ABANDONED, ClientClosedError
@@ -105,7 +105,7 @@ class LoopThread:
             _wait_for_cancellation(loop, future)
             raise
 
-    def iterate(self, stream: AsyncIterator[T]) -> Iterator[T]:
+    def iterate(self, stream: AsyncIterator[T]) -> Generator[T, None, None]:
         """Iterate over ``stream`` from a blocking caller, one ``run`` per item.
 
         Leaving the loop early closes ``stream`` on the loop thread.

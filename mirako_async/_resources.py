@@ -7,7 +7,7 @@ import builtins
 import contextlib
 import functools
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
 
@@ -116,7 +116,7 @@ class AsyncAvatars:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         timeout: float | None = None,
-    ) -> AsyncIterator[tuple[str, Avatar | MirakoError]]:
+    ) -> AsyncGenerator[tuple[str, Avatar | MirakoError], None]:
         """Fetch many avatars concurrently, yielding each as it completes.
 
         Every id is checked before any request is sent. Each id yields

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import os
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -59,7 +59,7 @@ class Avatars:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         timeout: float | None = None,
-    ) -> Iterator[tuple[str, Avatar | MirakoError]]:
+    ) -> Generator[tuple[str, Avatar | MirakoError], None, None]:
         """Fetch many avatars concurrently, yielding each as it completes; see ``AsyncAvatars.iter_many``.
 
         Arguments are checked when this is called, before anything is
