@@ -27,7 +27,7 @@ from ._exceptions import (
 )
 from ._logging import configure_from_environment, logger
 from ._retry import RetryPolicy, parse_retry_after
-from ._transport import Transport
+from ._transport import ClientClosedError, Transport
 from ._validation import check_optional_seconds, check_positive, check_seconds
 
 __all__ = ["AsyncMirako", "Response"]
@@ -267,6 +267,19 @@ class AsyncMirako:
             APITimeoutError: An attempt or the deadline ran out.
             RedirectError: The API redirected to another origin.
         """
+        with self._transport.track_call() as closed_during_call:
+            try:
+                return await self._send_with_retries(method, path, timeout=timeout, limiter=limiter)
+            except asyncio.CancelledError:
+                if closed_during_call():
+                    raise ClientClosedError(
+                        f"The client was closed while {method} {path} was running."
+                    ) from None
+                raise
+
+    async def _send_with_retries(
+        self, method: str, path: str, *, timeout: float | None, limiter: AdaptiveLimiter | None
+    ) -> Response:
         attempt_timeout = check_optional_seconds("timeout", timeout) or self._options.timeout
         policy = self._options.retry
         url = URL(str(self._base_url) + path, encoded=True)

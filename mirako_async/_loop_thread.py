@@ -100,6 +100,10 @@ class LoopThread:
                 done, _ = concurrent.futures.wait((future,), timeout=_WAIT_SLICE)
                 if done:
                     return future.result()
+        except concurrent.futures.CancelledError:
+            if self._closed:
+                raise ClientClosedError("The client was closed while this call was running.") from None
+            raise
         except BaseException:
             future.cancel()
             _wait_for_cancellation(loop, future)

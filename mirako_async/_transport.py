@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -48,6 +49,8 @@ class Transport:
         self._shutdown_hook: AsyncGenerator[None, None] | None = None
         self._closed = False
         self._pid = os.getpid()
+        self._calls: set[asyncio.Task[Any]] = set()
+        self._cancelled_by_close: set[asyncio.Task[Any]] = set()
 
     @property
     def closed(self) -> bool:
@@ -56,6 +59,24 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"<Transport closed={self._closed} open_session={self._api is not None}>"
+
+    @contextlib.contextmanager
+    def track_call(self) -> Iterator[Callable[[], bool]]:
+        """Register the running task as a call that ``close()`` must stop.
+
+        Yields a function that tells, once the task was cancelled, whether
+        ``close()`` did it (and then takes that cancellation back).
+        """
+        task = asyncio.current_task()
+        if task is None:
+            yield lambda: False
+            return
+        self._calls.add(task)
+        try:
+            yield lambda: task in self._cancelled_by_close and task.uncancel() == 0
+        finally:
+            self._calls.discard(task)
+            self._cancelled_by_close.discard(task)
 
     def _forget_if_forked(self) -> None:
         if self._pid != os.getpid():
@@ -74,9 +95,11 @@ class Transport:
                     "This AsyncMirako client is in use on another event loop. An aiohttp session "
                     "cannot move between loops: create one client per event loop."
                 )
-            # The earlier loop ended without asyncio.run's clean-up (which
-            # closes the sessions through the shutdown hook). Its sockets died
-            # with it, so start over on this loop.
+            # The earlier loop was closed without asyncio.run's clean-up,
+            # which closes the sessions through the shutdown hook. Its
+            # sessions cannot be closed from here, so they are set aside.
+            # NOTE: aiohttp then reports them as unclosed at interpreter exit;
+            # close such a loop with asyncio.run() or asyncio.Runner instead.
             self._forget_sessions()
         return loop
 
@@ -170,6 +193,13 @@ class Transport:
             return
         if self._loop is not None and self._loop is not asyncio.get_running_loop():
             raise RuntimeError("close() must run on the event loop that the client was used on.")
+        # aiohttp does not wake a reader whose connection the session closes,
+        # so calls still running are cancelled here and end promptly.
+        current = asyncio.current_task()
+        for task in list(self._calls):
+            if task is not current and not task.done():
+                self._cancelled_by_close.add(task)
+                task.cancel()
         hook, self._shutdown_hook = self._shutdown_hook, None
         await self._close_sessions()
         if hook is not None:
