@@ -48,6 +48,7 @@ class AdaptiveLimiter:
         self._successes = 0
         self._paused_until = 0.0
         self._calm_after = 0.0
+        self._waiting = 0
         self._changed = asyncio.Condition()
 
     @contextlib.asynccontextmanager
@@ -58,20 +59,31 @@ class AdaptiveLimiter:
         number of attempts goes out at once.
         """
         loop = asyncio.get_running_loop()
-        while True:
-            while (remaining := self._paused_until - loop.time()) > 0:
-                await asyncio.sleep(remaining)
-            async with self._changed:
-                await self._changed.wait_for(lambda: self.in_flight < max(1, math.floor(self.limit)))
-                if self._paused_until <= loop.time():
-                    self.in_flight += 1
-                    break
+        if not self._waiting and self._paused_until <= loop.time() and self.in_flight < max(1, int(self.limit)):
+            self.in_flight += 1  # The common case: a free slot and nobody queued before us.
+        else:
+            await self._wait_for_slot(loop)
         try:
             yield
         finally:
-            async with self._changed:
-                self.in_flight -= 1
-                self._changed.notify_all()
+            self.in_flight -= 1
+            if self._waiting:
+                async with self._changed:
+                    self._changed.notify_all()
+
+    async def _wait_for_slot(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._waiting += 1
+        try:
+            while True:
+                while (remaining := self._paused_until - loop.time()) > 0:
+                    await asyncio.sleep(remaining)
+                async with self._changed:
+                    await self._changed.wait_for(lambda: self.in_flight < max(1, int(self.limit)))
+                    if self._paused_until <= loop.time():
+                        self.in_flight += 1
+                        return
+        finally:
+            self._waiting -= 1
 
     async def observe(self, status: int | None, retry_after: float | None) -> None:
         """Adapt to the outcome of one attempt; ``status`` is ``None`` when no response came."""

@@ -407,11 +407,8 @@ class AsyncMirako:
     def _redirect_target(self, method: str, current: URL, response: Response, attempts: int) -> URL:
         """Return where a same-origin redirect points; refuse any other."""
         location = response.headers.get("Location")
-        target = None
-        if location:
-            with contextlib.suppress(ValueError):
-                target = current.join(URL(location, encoded=True))
-        if target is None or target.origin() != self._base_url.origin():
+        target = _same_origin_target(current, location, self._base_url)
+        if target is None:
             shown = location[:200] if location else "no Location header"
             raise _AttemptFailed(
                 RedirectError(
@@ -448,8 +445,8 @@ class AsyncMirako:
                             method=method, url=str(url), status_code=resp.status, attempts=attempts,
                         )
                     ) from None
-                headers = CIMultiDictProxy(CIMultiDict(resp.headers))
-                return Response(status=resp.status, headers=headers, body=body, url=url, attempts=attempts)
+                # resp.headers is already a read-only view that outlives the response.
+                return Response(status=resp.status, headers=resp.headers, body=body, url=url, attempts=attempts)
         except TimeoutError as exc:
             raise _AttemptFailed(
                 APITimeoutError(
@@ -495,6 +492,24 @@ async def _read_body(resp: aiohttp.ClientResponse) -> bytes:
             raise _BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _same_origin_target(current: URL, location: str | None, base_url: URL) -> URL | None:
+    """Resolve a redirect's ``Location``; return ``None`` unless it stays on ``base_url``'s origin.
+
+    A target with credentials in it is refused too: they would clash with
+    the API key's ``Authorization`` header.
+    """
+    if not location:
+        return None
+    try:
+        target = current.join(URL(location, encoded=True))
+        same_origin = target.absolute and target.origin() == base_url.origin()
+    except ValueError:
+        return None
+    if not same_origin or target.user is not None or target.password is not None:
+        return None
+    return target
 
 
 def _is_overload(error: APIError) -> bool:

@@ -25,8 +25,7 @@ T = TypeVar("T")
 # RFC 3339 date-time. Go's time.RFC3339Nano sends up to nine fractional
 # digits; Python keeps six, so the rest are truncated.
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})",
     re.ASCII,
 )
 
@@ -73,26 +72,17 @@ def _json_type(value: object) -> str:
 def parse_rfc3339(value: str) -> datetime:
     """Parse an RFC 3339 date-time into a timezone-aware ``datetime``.
 
+    Fractional seconds beyond six digits are truncated.
+
     Raises:
         ValueError: The string is not an RFC 3339 date-time with an offset.
     """
-    match = _RFC3339.fullmatch(value)
-    if match is None:
+    if _RFC3339.fullmatch(value) is None:
         raise ValueError(f"expected an RFC 3339 date-time with a time zone, got {value[:64]!r}")
-    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
-
-    if zulu:
-        tz = UTC
-    else:
-        offset = timedelta(hours=int(off_h), minutes=int(off_m))
-        if offset >= timedelta(hours=24):
-            raise ValueError(f"time zone offset out of range in {value!r}")
-        tz = timezone(-offset if sign == "-" else offset)
-    microsecond = int((fraction or "0").ljust(6, "0")[:6])
-
-    return datetime(
-        int(year), int(month), int(day), int(hour), int(minute), int(second), microsecond, tzinfo=tz
-    )
+    # The pattern admits only forms that fromisoformat reads the RFC 3339
+    # way (Python 3.11 and later), and it is several times faster than
+    # building the datetime by hand. It rejects a lower-case "t" or "z".
+    return datetime.fromisoformat(value.upper())
 
 
 def format_rfc3339(value: datetime) -> str:
