@@ -105,9 +105,7 @@ def _check_url(url: str) -> URL:
     except ValueError:
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise AssetDownloadError(
-            f"The asset link {redact(url)!r} is not an absolute http(s) URL.", url=redact(url)
-        )
+        raise AssetDownloadError(f"The asset link {redact(url)!r} is not an absolute http(s) URL.", url=redact(url))
     return parsed
 
 
@@ -181,12 +179,14 @@ async def _download_once(
                         raise AssetExpiredError(
                             f"Storage refused the asset link {shown} with {resp.status}; presigned links "
                             "expire. Fetch the avatar again to get fresh links, then retry the download.",
-                            url=shown, status_code=resp.status,
+                            url=shown,
+                            status_code=resp.status,
                         )
                     if resp.status != 200:
                         raise AssetDownloadError(
                             f"Downloading {shown} failed with status {resp.status}.",
-                            url=shown, status_code=resp.status,
+                            url=shown,
+                            status_code=resp.status,
                         )
                     async for chunk in resp.content.iter_chunked(CHUNK_BYTES):
                         handle.write(chunk)
@@ -199,9 +199,7 @@ async def _download_once(
         try:
             os.replace(temporary, job.path)
         except OSError as exc:
-            raise AssetDownloadError(
-                f"Cannot write {job.path}: {exc.strerror or exc}.", url=shown
-            ) from exc
+            raise AssetDownloadError(f"Cannot write {job.path}: {exc.strerror or exc}.", url=shown) from exc
     except BaseException:
         with contextlib.suppress(OSError):
             temporary.unlink()

@@ -110,7 +110,8 @@ class AdaptiveLimiter:
         self._calm_after = self._paused_until + max(pause, 1.0)
         logger.info(
             "Server is overloaded; bulk concurrency lowered to %d, pausing %.2f s",
-            math.floor(self.limit), self._paused_until - loop.time(),
+            math.floor(self.limit),
+            self._paused_until - loop.time(),
         )
 
     def _on_success(self) -> bool:

@@ -272,9 +272,7 @@ class AsyncMirako:
                 return await self._send_with_retries(method, path, timeout=timeout, limiter=limiter)
             except asyncio.CancelledError:
                 if closed_during_call():
-                    raise ClientClosedError(
-                        f"The client was closed while {method} {path} was running."
-                    ) from None
+                    raise ClientClosedError(f"The client was closed while {method} {path} was running.") from None
                 raise
 
     async def _send_with_retries(
@@ -318,7 +316,12 @@ class AsyncMirako:
 
             logger.info(
                 "Retrying %s %s after %s; waiting %.2f s (attempt %d, up to %d retries)",
-                method, path, _describe(error), wait, attempts, policy.max_retries,
+                method,
+                path,
+                _describe(error),
+                wait,
+                attempts,
+                policy.max_retries,
             )
             await asyncio.sleep(wait)
 
@@ -399,8 +402,11 @@ class AsyncMirako:
         raise _AttemptFailed(
             RedirectError(
                 f"{method} {url.path} was redirected more than {MAX_REDIRECTS} times.",
-                method=method, url=str(url), status_code=response.status,
-                location=response.headers.get("Location"), attempts=attempts,
+                method=method,
+                url=str(url),
+                status_code=response.status,
+                location=response.headers.get("Location"),
+                attempts=attempts,
             )
         )
 
@@ -415,8 +421,11 @@ class AsyncMirako:
                     f"{method} {current.path} was redirected with {response.status} to {shown}, which is "
                     f"not on {self._base_url.origin()}. The client only follows redirects on the API's own "
                     "origin, so that the API key never reaches another host. Check the base URL.",
-                    method=method, url=str(current), status_code=response.status,
-                    location=location, attempts=attempts,
+                    method=method,
+                    url=str(current),
+                    status_code=response.status,
+                    location=location,
+                    attempts=attempts,
                 )
             )
         logger.debug("%s %s redirected with %d to %s", method, current.path, response.status, target.path)
@@ -442,7 +451,10 @@ class AsyncMirako:
                         ResponseValidationError(
                             f"{method} {url.path} returned a body larger than {MAX_BODY_BYTES // 2**20} MiB "
                             f"with status {resp.status}; the client stopped reading it.",
-                            method=method, url=str(url), status_code=resp.status, attempts=attempts,
+                            method=method,
+                            url=str(url),
+                            status_code=resp.status,
+                            attempts=attempts,
                         )
                     ) from None
                 # resp.headers is already a read-only view that outlives the response.
@@ -452,7 +464,9 @@ class AsyncMirako:
                 APITimeoutError(
                     f"{method} {url.path} timed out after {timeout.total:g} s. The server or the network "
                     "is slow; try again, or raise timeout=.",
-                    method=method, url=str(url), attempts=attempts,
+                    method=method,
+                    url=str(url),
+                    attempts=attempts,
                 )
             ) from exc
         except aiohttp.ClientResponseError as exc:
@@ -461,7 +475,9 @@ class AsyncMirako:
             raise _AttemptFailed(
                 APIConnectionError(
                     f"{method} {url.path} got a malformed HTTP response from {url.host}: {exc.message}.",
-                    method=method, url=str(url), attempts=attempts,
+                    method=method,
+                    url=str(url),
+                    attempts=attempts,
                 )
             ) from exc
         except (aiohttp.ClientError, OSError) as exc:
@@ -469,7 +485,9 @@ class AsyncMirako:
                 APIConnectionError(
                     f"{method} {url.path} failed before a full response arrived from {url.host} "
                     f"({type(exc).__name__}: {exc}). Check the network and the base URL.",
-                    method=method, url=str(url), attempts=attempts,
+                    method=method,
+                    url=str(url),
+                    attempts=attempts,
                 )
             ) from exc
 
@@ -528,4 +546,3 @@ def _describe(error: APIError) -> str:
     if isinstance(error, APIStatusError):
         return f"status {error.status_code}"
     return type(error).__name__
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, TypeVar
 
 import cattrs
@@ -151,9 +151,7 @@ def _make_converter() -> cattrs.Converter:
     # Wrap the inner classes first: a generated hook binds the hooks of its fields.
     for cls in (ErrorDetail, AvatarTheme, Avatar, _AvatarBody, _AvatarListBody):
         base = conv.get_structure_hook(cls)
-        conv.register_structure_hook(
-            cls, lambda v, t, base=base: _structure_object(v, t, base)
-        )
+        conv.register_structure_hook(cls, lambda v, t, base=base: _structure_object(v, t, base))
 
     conv.register_unstructure_hook(datetime, format_rfc3339)
     conv.register_unstructure_hook(tuple, list)

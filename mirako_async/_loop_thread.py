@@ -64,9 +64,7 @@ class LoopThread:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
-                thread = threading.Thread(
-                    target=_serve, args=(loop, ready), name="mirako-async-loop", daemon=True
-                )
+                thread = threading.Thread(target=_serve, args=(loop, ready), name="mirako-async-loop", daemon=True)
                 thread.start()
                 ready.wait()
                 self._loop, self._thread = loop, thread

@@ -206,9 +206,7 @@ class Transport:
             await hook.aclose()
 
     def _forget_sessions(self) -> None:
-        _ABANDONED.extend(
-            item for item in (self._api, self._assets, self._shutdown_hook) if item is not None
-        )
+        _ABANDONED.extend(item for item in (self._api, self._assets, self._shutdown_hook) if item is not None)
         self._api = self._assets = None
         self._shutdown_hook = None
         self._slots = None

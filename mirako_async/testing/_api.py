@@ -59,9 +59,7 @@ def match_route(method: str, target: str) -> RouteMatch:
     path = target.partition("?")[0]
     segments = path.split("/")
     if len(segments) != 4 or segments[:3] != ["", "v1", "avatar"] or not segments[3]:
-        return RouteMatch(
-            "other", status=404, detail=f"No endpoint matches the path {path}."
-        )
+        return RouteMatch("other", status=404, detail=f"No endpoint matches the path {path}.")
 
     raw_id = segments[3]
     if method == "GET" and raw_id == "list":
@@ -103,9 +101,7 @@ def _check_bearer(state: EmulatorState, header: str | None) -> str | None:
     return None
 
 
-def _process(
-    state: EmulatorState, request: web.BaseRequest, match: RouteMatch, request_id: str
-) -> Reply:
+def _process(state: EmulatorState, request: web.BaseRequest, match: RouteMatch, request_id: str) -> Reply:
     """Build the normal reply: routing errors, then rate limit, then auth, then the endpoint."""
     instance = request.raw_path.partition("?")[0]
 
@@ -127,8 +123,7 @@ def _process(
             retry_after = TokenBucket.retry_after_header(wait)
             return problem_reply(
                 429,
-                f"Rate limit of {bucket.rate:g} requests per second exceeded. "
-                f"Retry after {retry_after} seconds.",
+                f"Rate limit of {bucket.rate:g} requests per second exceeded. Retry after {retry_after} seconds.",
                 instance=instance,
                 request_id=request_id,
                 headers={"Retry-After": retry_after},
@@ -152,9 +147,7 @@ def _process(
     if match.route == "get":
         avatar = state.store.render_one(match.avatar_id, state.signer.url)
         if avatar is None:
-            return problem_reply(
-                404, not_found, instance=instance, request_id=request_id
-            )
+            return problem_reply(404, not_found, instance=instance, request_id=request_id)
         return json_reply(200, {"data": avatar}, request_id)
 
     if not state.store.delete(match.avatar_id):
@@ -162,17 +155,13 @@ def _process(
     return Reply(204, CIMultiDict[str]({"X-Request-Id": request_id}), BytesBody(b""))
 
 
-async def handle_api(
-    state: EmulatorState, request: web.BaseRequest
-) -> web.StreamResponse:
+async def handle_api(state: EmulatorState, request: web.BaseRequest) -> web.StreamResponse:
     """Serve one request on the API port and count it in the stats."""
     target = request.raw_path
     match = match_route(request.method, target)
     request_id = new_request_id()
 
-    with state.stats.track_api_request(
-        request.method, target, request.headers, match.route
-    ):
+    with state.stats.track_api_request(request.method, target, request.headers, match.route):
         latency = state.latency
         if latency > 0 and not await sleep_unless_closing(state.closing, latency):
             return drop_connection(request, reset=False)
@@ -182,9 +171,7 @@ async def handle_api(
 
         def on_normal_reply(reply: Reply) -> None:
             body = b"".join(reply.body.chunks(0, reply.body.length))
-            state.call_response_hook(
-                match.route, reply.status, reply.content_type, body
-            )
+            state.call_response_hook(match.route, reply.status, reply.content_type, body)
 
         response, status = await respond(
             request,

@@ -67,12 +67,8 @@ async def _read_object(request: web.BaseRequest) -> dict[str, Any]:
     return body
 
 
-async def _dispatch(
-    state: EmulatorState, request: web.BaseRequest, request_id: str
-) -> Reply:
-    no_content = Reply(
-        204, CIMultiDict[str]({"X-Request-Id": request_id}), BytesBody(b"")
-    )
+async def _dispatch(state: EmulatorState, request: web.BaseRequest, request_id: str) -> Reply:
+    no_content = Reply(204, CIMultiDict[str]({"X-Request-Id": request_id}), BytesBody(b""))
     action = (request.method, request.raw_path.partition("?")[0][len(CONTROL_PREFIX) :])
 
     if action == ("GET", "stats"):
@@ -93,9 +89,7 @@ async def _dispatch(
             state.latency = _number(body, "seconds")
         elif action == ("POST", "rate_limit"):
             burst = body.get("burst")
-            if burst is not None and (
-                isinstance(burst, bool) or not isinstance(burst, int)
-            ):
+            if burst is not None and (isinstance(burst, bool) or not isinstance(burst, int)):
                 raise _BadRequest("burst must be an integer.")
             state.set_rate_limit(_number(body, "rate", optional=True), burst)
         elif action == ("POST", "asset_size"):
@@ -106,9 +100,7 @@ async def _dispatch(
         elif action == ("POST", "faults"):
             spec = body.get("fault")
             if not isinstance(spec, dict):
-                raise _BadRequest(
-                    'fault must be an object such as {"type": "Status", "code": 503}.'
-                )
+                raise _BadRequest('fault must be an object such as {"type": "Status", "code": 503}.')
             state.faults.add(
                 fault_from_dict(spec),
                 body.get("route", "*"),
@@ -128,9 +120,7 @@ async def _dispatch(
     return no_content
 
 
-async def handle_control(
-    state: EmulatorState, request: web.BaseRequest
-) -> web.StreamResponse:
+async def handle_control(state: EmulatorState, request: web.BaseRequest) -> web.StreamResponse:
     """Serve one control request."""
     request_id = new_request_id()
     instance = request.raw_path.partition("?")[0]
@@ -146,7 +136,5 @@ async def handle_control(
         try:
             reply = await _dispatch(state, request, request_id)
         except _BadRequest as exc:
-            reply = problem_reply(
-                400, str(exc), instance=instance, request_id=request_id
-            )
+            reply = problem_reply(400, str(exc), instance=instance, request_id=request_id)
     return await send_reply(request, reply, state.closing)

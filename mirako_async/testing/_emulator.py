@@ -44,15 +44,11 @@ _Handler = Callable[[web.BaseRequest], Any]
 class _CountingServer(web.Server):
     """aiohttp's low-level server, counting every accepted TCP connection."""
 
-    def __init__(
-        self, handler: _Handler, *, on_connection: Callable[[], None], **kwargs: Any
-    ) -> None:
+    def __init__(self, handler: _Handler, *, on_connection: Callable[[], None], **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self._on_connection = on_connection
 
-    def connection_made(
-        self, handler: web.RequestHandler, transport: asyncio.Transport
-    ) -> None:
+    def connection_made(self, handler: web.RequestHandler, transport: asyncio.Transport) -> None:
         super().connection_made(handler, transport)
         self._on_connection()
 
@@ -134,27 +130,19 @@ class Emulator:
             OSError: A port is in use.
         """
         if self._started:
-            raise RuntimeError(
-                "This emulator was started before. Create a new Emulator."
-            )
+            raise RuntimeError("This emulator was started before. Create a new Emulator.")
         self._started = True
         self._state.closing = asyncio.Event()
         try:
-            api_port = await self._serve(
-                self._handle_api, self._ports[0], storage=False
-            )
-            storage_port = await self._serve(
-                self._handle_storage, self._ports[1], storage=True
-            )
+            api_port = await self._serve(self._handle_api, self._ports[0], storage=False)
+            storage_port = await self._serve(self._handle_storage, self._ports[1], storage=True)
         except BaseException:
             await self._cleanup_runners()
             raise
         self._base_url = f"http://{HOST}:{api_port}"
         self._storage_url = f"http://{HOST}:{storage_port}"
         self._state.signer.set_origin(self._storage_url)
-        logger.info(
-            "emulator serving %s, storage %s", self._base_url, self._storage_url
-        )
+        logger.info("emulator serving %s, storage %s", self._base_url, self._storage_url)
 
     async def _serve(self, handler: _Handler, port: int, *, storage: bool) -> int:
         stats = self._state.stats
@@ -219,8 +207,7 @@ class Emulator:
     def _require_running(self) -> tuple[str, str]:
         if self._base_url is None or self._storage_url is None:
             raise RuntimeError(
-                "The emulator is not running. Use 'async with Emulator()' or "
-                "'with Emulator.in_thread()'."
+                "The emulator is not running. Use 'async with Emulator()' or 'with Emulator.in_thread()'."
             )
         return self._base_url, self._storage_url
 
@@ -316,9 +303,7 @@ class Emulator:
         Raises:
             ValueError: An argument is out of range.
         """
-        return self._state.faults.add(
-            fault, route, times=times, probability=probability, duration=duration
-        )
+        return self._state.faults.add(fault, route, times=times, probability=probability, duration=duration)
 
     def clear_faults(self) -> None:
         """Remove every injected fault. The rate limit and latency stay."""
@@ -387,14 +372,8 @@ class Emulator:
             avatar_id = str(uuid.UUID(int=self._id_rng.getrandbits(128), version=4))
         theme_list = None
         if themes is not None:
-            theme_list = [
-                Theme(theme) if isinstance(theme, str) else theme for theme in themes
-            ]
-        models = (
-            None
-            if supported_interactive_models is None
-            else list(supported_interactive_models)
-        )
+            theme_list = [Theme(theme) if isinstance(theme, str) else theme for theme in themes]
+        models = None if supported_interactive_models is None else list(supported_interactive_models)
         record = AvatarRecord(
             id=avatar_id,
             user_id=self._state.user_id,
@@ -424,9 +403,7 @@ class Emulator:
         """Delete every avatar, so that the list endpoint sends ``"data": null``."""
         self._state.store.clear()
 
-    def schedule_build(
-        self, avatar_id: str, steps: Sequence[tuple[str, float | None]]
-    ) -> None:
+    def schedule_build(self, avatar_id: str, steps: Sequence[tuple[str, float | None]]) -> None:
         """Move an avatar through statuses on a wall-clock schedule that starts now.
 
         Args:
@@ -460,15 +437,11 @@ class Emulator:
     def _asset_body(self, url: str) -> AssetBody:
         storage_url = self.storage_url
         if not url.startswith(storage_url + "/"):
-            raise ValueError(
-                f"{url!r} is not a URL on the storage server {storage_url}."
-            )
+            raise ValueError(f"{url!r} is not a URL on the storage server {storage_url}.")
         check = self._state.signer.check(url[len(storage_url) :])
         asset: AssetRef | None = check.asset
         if asset is None:
-            raise ValueError(
-                f"{url!r} was not issued by this emulator: {check.message}"
-            )
+            raise ValueError(f"{url!r} was not issued by this emulator: {check.message}")
         size = self._state.store.asset_size(asset.avatar_id, asset.theme, asset.kind)
         if size is None:
             raise ValueError(f"The asset of {url!r} no longer exists.")

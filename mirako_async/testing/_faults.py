@@ -41,16 +41,12 @@ __all__ = [
 
 def _check_status_code(code: int) -> None:
     if isinstance(code, bool) or not isinstance(code, int) or not 200 <= code <= 599:
-        raise ValueError(
-            f"Invalid status code {code!r}: expected an integer from 200 to 599."
-        )
+        raise ValueError(f"Invalid status code {code!r}: expected an integer from 200 to 599.")
 
 
 def _check_seconds(name: str, seconds: float) -> None:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise TypeError(
-            f"{name} must be a number of seconds, not {type(seconds).__name__}."
-        )
+        raise TypeError(f"{name} must be a number of seconds, not {type(seconds).__name__}.")
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"Invalid {name} {seconds!r}: expected a finite number >= 0.")
 
@@ -96,9 +92,7 @@ class Status:
         if self.headers is not None:
             object.__setattr__(self, "headers", MappingProxyType(dict(self.headers)))
         if self.errors is not None:
-            frozen_errors = tuple(
-                MappingProxyType(dict(error)) for error in self.errors
-            )
+            frozen_errors = tuple(MappingProxyType(dict(error)) for error in self.errors)
             object.__setattr__(self, "errors", frozen_errors)
 
 
@@ -127,13 +121,10 @@ class RetryAfter:
         if self.seconds is not None:
             if isinstance(self.seconds, bool) or not isinstance(self.seconds, int):
                 raise TypeError(
-                    f"RetryAfter seconds must be an int, because delay-seconds is an "
-                    f"integer; got {self.seconds!r}."
+                    f"RetryAfter seconds must be an int, because delay-seconds is an integer; got {self.seconds!r}."
                 )
             if self.seconds < 0:
-                raise ValueError(
-                    f"Invalid RetryAfter seconds {self.seconds}: expected >= 0."
-                )
+                raise ValueError(f"Invalid RetryAfter seconds {self.seconds}: expected >= 0.")
         if self.http_date is not None and self.http_date.utcoffset() is None:
             raise ValueError("RetryAfter http_date must be timezone-aware.")
 
@@ -141,9 +132,7 @@ class RetryAfter:
     def header_value(self) -> str:
         """The ``Retry-After`` header value."""
         if self.http_date is not None:
-            return email.utils.format_datetime(
-                self.http_date.astimezone(UTC), usegmt=True
-            )
+            return email.utils.format_datetime(self.http_date.astimezone(UTC), usegmt=True)
         return str(self.seconds)
 
 
@@ -162,9 +151,7 @@ class HtmlError:
     def __post_init__(self) -> None:
         _check_status_code(self.code)
         if self.server not in ("nginx", "cloudflare"):
-            raise ValueError(
-                f"Invalid server {self.server!r}: expected 'nginx' or 'cloudflare'."
-            )
+            raise ValueError(f"Invalid server {self.server!r}: expected 'nginx' or 'cloudflare'.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,13 +186,9 @@ class TruncatedBody:
 
     def __post_init__(self) -> None:
         if self.sent_bytes is not None and (
-            isinstance(self.sent_bytes, bool)
-            or not isinstance(self.sent_bytes, int)
-            or self.sent_bytes < 0
+            isinstance(self.sent_bytes, bool) or not isinstance(self.sent_bytes, int) or self.sent_bytes < 0
         ):
-            raise ValueError(
-                f"Invalid sent_bytes {self.sent_bytes!r}: expected an int >= 0."
-            )
+            raise ValueError(f"Invalid sent_bytes {self.sent_bytes!r}: expected an int >= 0.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,9 +206,7 @@ class Stall:
 
     def __post_init__(self) -> None:
         if isinstance(self.after_bytes, bool) or not isinstance(self.after_bytes, int):
-            raise TypeError(
-                f"after_bytes must be an int, not {type(self.after_bytes).__name__}."
-            )
+            raise TypeError(f"after_bytes must be an int, not {type(self.after_bytes).__name__}.")
         if self.after_bytes < 0:
             raise ValueError(f"Invalid after_bytes {self.after_bytes}: expected >= 0.")
         if self.seconds is not None:
@@ -258,22 +239,12 @@ class RawResponse:
 
     def __post_init__(self) -> None:
         if not isinstance(self.data, bytes | bytearray | memoryview):
-            raise TypeError(
-                f"RawResponse data must be bytes, not {type(self.data).__name__}."
-            )
+            raise TypeError(f"RawResponse data must be bytes, not {type(self.data).__name__}.")
         object.__setattr__(self, "data", bytes(self.data))
 
 
 Fault: TypeAlias = (
-    Latency
-    | Status
-    | RetryAfter
-    | HtmlError
-    | DropConnection
-    | TruncatedBody
-    | Stall
-    | InvalidJson
-    | RawResponse
+    Latency | Status | RetryAfter | HtmlError | DropConnection | TruncatedBody | Stall | InvalidJson | RawResponse
 )
 
 _FAULT_TYPES: Mapping[str, type[Any]] = {

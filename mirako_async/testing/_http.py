@@ -209,9 +209,7 @@ def drop_connection(request: web.BaseRequest, *, reset: bool) -> web.StreamRespo
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # SO_LINGER with a zero timeout makes close() send RST.
-            sock.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         transport.abort()
     else:
         transport.close()
@@ -232,9 +230,7 @@ async def sleep_unless_closing(closing: asyncio.Event, seconds: float) -> bool:
     return False
 
 
-async def _stall(
-    request: web.BaseRequest, closing: asyncio.Event, seconds: float | None
-) -> bool:
+async def _stall(request: web.BaseRequest, closing: asyncio.Event, seconds: float | None) -> bool:
     """Pause a response. Return False if the client left or the emulator is closing."""
     loop = asyncio.get_running_loop()
     deadline = None if seconds is None else loop.time() + seconds
@@ -313,9 +309,7 @@ async def send_reply(
 
         split = body.length
         if isinstance(fault, TruncatedBody):
-            requested = (
-                body.length // 2 if fault.sent_bytes is None else fault.sent_bytes
-            )
+            requested = body.length // 2 if fault.sent_bytes is None else fault.sent_bytes
             split = min(requested, body.length - 1)
         elif isinstance(fault, Stall):
             split = min(fault.after_bytes, body.length)
@@ -325,9 +319,7 @@ async def send_reply(
         if isinstance(fault, TruncatedBody):
             # close() sends what is buffered before the FIN.
             return write_raw(request, b"")
-        if isinstance(fault, Stall) and not await _stall(
-            request, closing, fault.seconds
-        ):
+        if isinstance(fault, Stall) and not await _stall(request, closing, fault.seconds):
             return drop_connection(request, reset=False)
 
         if not await _write_range(response, body, split, body.length, closing):
@@ -335,8 +327,6 @@ async def send_reply(
         await response.write_eof()
     except ConnectionError as exc:
         # The client closed the connection, and aiohttp closes this side.
-        logger.debug(
-            "client left during %s %s: %s", request.method, request.raw_path, exc
-        )
+        logger.debug("client left during %s %s: %s", request.method, request.raw_path, exc)
         return abandon()
     return response

@@ -37,9 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     addresses = parser.add_argument_group("addresses (always on 127.0.0.1)")
-    addresses.add_argument(
-        "--port", type=int, default=0, help="API port (default: 0, a free port)."
-    )
+    addresses.add_argument("--port", type=int, default=0, help="API port (default: 0, a free port).")
     addresses.add_argument(
         "--storage-port",
         type=int,
@@ -48,15 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     data = parser.add_argument_group("data")
-    data.add_argument(
-        "--api-key", default="test-key", help="Bearer token that the API accepts."
-    )
-    data.add_argument(
-        "--avatars", type=int, default=6, help="Number of seed avatars (default: 6)."
-    )
-    data.add_argument(
-        "--seed", type=int, default=0, help="Seed of the avatars and URLs (default: 0)."
-    )
+    data.add_argument("--api-key", default="test-key", help="Bearer token that the API accepts.")
+    data.add_argument("--avatars", type=int, default=6, help="Number of seed avatars (default: 6).")
+    data.add_argument("--seed", type=int, default=0, help="Seed of the avatars and URLs (default: 0).")
     data.add_argument(
         "--asset-size",
         type=int,
@@ -128,9 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator from the command line and return the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
     try:
         asyncio.run(_serve(args))
     except KeyboardInterrupt:
@@ -138,9 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     except OSError as exc:
-        print(
-            f"mirako_async.testing: cannot listen on 127.0.0.1: {exc}", file=sys.stderr
-        )
+        print(f"mirako_async.testing: cannot listen on 127.0.0.1: {exc}", file=sys.stderr)
         return 1
     return 0
 
@@ -175,9 +163,7 @@ class EmulatorProcess:
         self.returncode: int | None = None
 
     def __enter__(self) -> Self:
-        process = subprocess.Popen(
-            self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
-        )
+        process = subprocess.Popen(self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         self._process = process
         try:
             assert process.stdout is not None
@@ -213,9 +199,7 @@ class EmulatorProcess:
             try:
                 process.wait(_STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                logger.warning(
-                    "emulator process %d ignored SIGTERM; killing it", process.pid
-                )
+                logger.warning("emulator process %d ignored SIGTERM; killing it", process.pid)
                 process.kill()
                 process.wait()
         if process.stdout is not None:

@@ -17,9 +17,7 @@ class TokenBucket:
     up to ``burst`` tokens.
     """
 
-    def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
         """Create a full bucket.
 
         Raises:
@@ -27,9 +25,7 @@ class TokenBucket:
                 not an int >= 1.
         """
         if not math.isfinite(rate) or rate <= 0:
-            raise ValueError(
-                f"Invalid rate {rate!r}: expected requests per second > 0."
-            )
+            raise ValueError(f"Invalid rate {rate!r}: expected requests per second > 0.")
         if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
             raise ValueError(f"Invalid burst {burst!r}: expected an int >= 1.")
         self.rate = rate

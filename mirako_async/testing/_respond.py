@@ -48,9 +48,7 @@ _CLOUDFLARE_PAGE: Final = (
 )
 
 
-def fault_reply(
-    fault: Status | RetryAfter | HtmlError | InvalidJson, request_id: str, instance: str
-) -> Reply:
+def fault_reply(fault: Status | RetryAfter | HtmlError | InvalidJson, request_id: str, instance: str) -> Reply:
     """Build the reply that replaces the normal response for a fault."""
     if isinstance(fault, Status):
         extra_headers = dict(fault.headers or {})
@@ -58,12 +56,8 @@ def fault_reply(
             all_headers = CIMultiDict[str]({"X-Request-Id": request_id})
             all_headers.extend(extra_headers)
             return Reply(fault.code, all_headers, BytesBody(b""))
-        detail = (
-            fault.detail or f"Injected fault: {fault.code} {reason_phrase(fault.code)}."
-        )
-        errors = (
-            None if fault.errors is None else [dict(error) for error in fault.errors]
-        )
+        detail = fault.detail or f"Injected fault: {fault.code} {reason_phrase(fault.code)}."
+        errors = None if fault.errors is None else [dict(error) for error in fault.errors]
         return problem_reply(
             fault.code,
             detail,
@@ -90,9 +84,7 @@ def fault_reply(
             page = _NGINX_PAGE.format(code=fault.code, reason=reason)
             html_headers["Server"] = "nginx"
         else:
-            page = _CLOUDFLARE_PAGE.format(
-                code=fault.code, reason=reason, ray_id=ray_id
-            )
+            page = _CLOUDFLARE_PAGE.format(code=fault.code, reason=reason, ray_id=ray_id)
             html_headers["Server"] = "cloudflare"
             html_headers["CF-RAY"] = f"{ray_id}-NRT"
         body = BytesBody(page.encode())

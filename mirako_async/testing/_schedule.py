@@ -77,10 +77,7 @@ class FaultHandle:
             self._cancelled = True
 
     def __repr__(self) -> str:
-        return (
-            f"FaultHandle({self._fault!r}, route={self._route!r}, "
-            f"fired={self.fired}, active={self.active})"
-        )
+        return f"FaultHandle({self._fault!r}, route={self._route!r}, fired={self.fired}, active={self.active})"
 
     # The methods below must be called with the lock held.
 
@@ -132,23 +129,15 @@ class FaultSchedule:
             ValueError: An argument is out of range.
         """
         if route not in ROUTES:
-            raise ValueError(
-                f"Invalid route {route!r}: expected one of {sorted(ROUTES)}."
-            )
-        if times is not None and (
-            isinstance(times, bool) or not isinstance(times, int) or times < 1
-        ):
+            raise ValueError(f"Invalid route {route!r}: expected one of {sorted(ROUTES)}.")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
             raise ValueError(f"Invalid times {times!r}: expected an int >= 1 or None.")
         if probability is None:
             probability = 1.0
         if not 0.0 < probability <= 1.0:
-            raise ValueError(
-                f"Invalid probability {probability!r}: expected 0 < p <= 1."
-            )
+            raise ValueError(f"Invalid probability {probability!r}: expected 0 < p <= 1.")
         if duration is not None and (not math.isfinite(duration) or duration <= 0):
-            raise ValueError(
-                f"Invalid duration {duration!r}: expected seconds > 0 or None."
-            )
+            raise ValueError(f"Invalid duration {duration!r}: expected seconds > 0 or None.")
 
         handle = FaultHandle(
             fault,
@@ -175,9 +164,7 @@ class FaultSchedule:
             if not self._handles:
                 return None
             now = self._clock()
-            self._handles = [
-                handle for handle in self._handles if handle._is_active(now)
-            ]
+            self._handles = [handle for handle in self._handles if handle._is_active(now)]
             for handle in self._handles:
                 if handle._matches(route) and handle._try_fire(self._rng):
                     return handle.fault

@@ -38,9 +38,7 @@ _FIRST_NAMES: Final = (
 )  # fmt: skip
 
 
-def format_timestamp(
-    epoch_seconds: int, nanos: int, offset_minutes: int, digits: int
-) -> str:
+def format_timestamp(epoch_seconds: int, nanos: int, offset_minutes: int, digits: int) -> str:
     """Format an instant as RFC 3339 with ``digits`` fractional digits (0 to 9).
 
     The digits are cut from ``nanos``, not rounded.
@@ -121,15 +119,11 @@ def _curated(rng: random.Random, user_id: str) -> list[AvatarRecord]:
 
 def _generated(rng: random.Random, user_id: str, index: int) -> AvatarRecord:
     """Return a random avatar, mostly READY with one to three themes."""
-    status = rng.choices(
-        ("READY", "BUILDING", "PENDING", "ERROR"), weights=(7, 1, 1, 1)
-    )[0]
+    status = rng.choices(("READY", "BUILDING", "PENDING", "ERROR"), weights=(7, 1, 1, 1))[0]
     themes: list[Theme] | None
     if status == "READY":
         names = rng.sample(_THEME_NAMES, rng.randint(1, 3))
-        themes = [
-            Theme(name, key_image=True, live_video=rng.random() < 0.8) for name in names
-        ]
+        themes = [Theme(name, key_image=True, live_video=rng.random() < 0.8) for name in names]
     else:
         themes = rng.choice((None, []))
     models = rng.choice((None, [], [_MODELS[0]], list(_MODELS)))

@@ -33,9 +33,7 @@ _FILE_NAMES: Final[dict[AssetKind, str]] = {
     "key_image": "key_image.png",
     "live_video": "live_video.mp4",
 }
-_KINDS_BY_FILE: Final[dict[str, AssetKind]] = {
-    name: kind for kind, name in _FILE_NAMES.items()
-}
+_KINDS_BY_FILE: Final[dict[str, AssetKind]] = {name: kind for kind, name in _FILE_NAMES.items()}
 _REQUIRED_PARAMS: Final = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -127,9 +125,7 @@ class AssetSigner:
         """Start a new generation, so that every URL issued so far is expired."""
         with self._lock:
             date = self._now_amz_date()
-            last = datetime.strptime(self._dates[-1], "%Y%m%dT%H%M%SZ").replace(
-                tzinfo=UTC
-            )
+            last = datetime.strptime(self._dates[-1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
             if date <= self._dates[-1]:
                 # Two generations in the same second still need distinct dates.
                 date = (last + timedelta(seconds=1)).strftime("%Y%m%dT%H%M%SZ")
@@ -154,9 +150,7 @@ class AssetSigner:
                 self._cache[cache_key] = url
             return url
 
-    def _target(
-        self, avatar_id: str, theme: str, kind: AssetKind, generation: int
-    ) -> str:
+    def _target(self, avatar_id: str, theme: str, kind: AssetKind, generation: int) -> str:
         path = f"/assets/{quote_segment(avatar_id)}/{quote_segment(theme)}/{_FILE_NAMES[kind]}"
         date = self._dates[generation]
         message = f"{generation}\n{path}".encode()
@@ -182,20 +176,14 @@ class AssetSigner:
         path, _, query = target.partition("?")
         params: dict[str, str] = {}
         try:
-            for name, value in urllib.parse.parse_qsl(
-                query, keep_blank_values=True, errors="strict"
-            ):
+            for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True, errors="strict"):
                 params.setdefault(name, value)
         except (ValueError, UnicodeDecodeError) as exc:
-            return SignatureCheck(
-                "malformed", message=f"The query string is not valid: {exc}."
-            )
+            return SignatureCheck("malformed", message=f"The query string is not valid: {exc}.")
 
         present = [name for name in _REQUIRED_PARAMS if name in params]
         if not present:
-            return SignatureCheck(
-                "denied", message="The request has no presigned signature."
-            )
+            return SignatureCheck("denied", message="The request has no presigned signature.")
         missing = [name for name in _REQUIRED_PARAMS if name not in params]
         if missing:
             return SignatureCheck(
@@ -210,12 +198,8 @@ class AssetSigner:
         with self._lock:
             generation = self._generations.get(params["X-Amz-Date"])
             if asset is None or generation is None:
-                return SignatureCheck(
-                    "denied", message="The URL was not issued by this server."
-                )
-            if target != self._target(
-                asset.avatar_id, asset.theme, asset.kind, generation
-            ):
+                return SignatureCheck("denied", message="The URL was not issued by this server.")
+            if target != self._target(asset.avatar_id, asset.theme, asset.kind, generation):
                 return SignatureCheck(
                     "denied",
                     message="The request target does not match the URL that was issued.",

@@ -33,9 +33,7 @@ def check_asset_size(nbytes: object) -> int:
         ValueError: ``nbytes`` is not an int >= 0.
     """
     if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
-        raise ValueError(
-            f"Invalid asset size {nbytes!r}: expected an int >= 0 (bytes)."
-        )
+        raise ValueError(f"Invalid asset size {nbytes!r}: expected an int >= 0 (bytes).")
     return nbytes
 
 
@@ -59,12 +57,8 @@ class EmulatorState:
         self.api_key = api_key
         self.seed = seed
         self.user_id = make_user_id(seed)
-        self.store = AvatarStore(
-            make_avatars(seed, avatar_count, self.user_id), check_asset_size(asset_size)
-        )
-        self.signer = AssetSigner(
-            hashlib.sha256(f"mirako-emulator-{seed}".encode()).digest()
-        )
+        self.store = AvatarStore(make_avatars(seed, avatar_count, self.user_id), check_asset_size(asset_size))
+        self.signer = AssetSigner(hashlib.sha256(f"mirako-emulator-{seed}".encode()).digest())
         self.faults = FaultSchedule(seed)
         self.stats = EmulatorStats()
         self.on_response = on_response
@@ -86,13 +80,9 @@ class EmulatorState:
     @latency.setter
     def latency(self, seconds: float) -> None:
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise TypeError(
-                f"latency must be a number of seconds, not {type(seconds).__name__}."
-            )
+            raise TypeError(f"latency must be a number of seconds, not {type(seconds).__name__}.")
         if not math.isfinite(seconds) or seconds < 0:
-            raise ValueError(
-                f"Invalid latency {seconds!r}: expected a finite number of seconds >= 0."
-            )
+            raise ValueError(f"Invalid latency {seconds!r}: expected a finite number of seconds >= 0.")
         with self._lock:
             self._latency = float(seconds)
 
@@ -109,11 +99,7 @@ class EmulatorState:
         generation = self.signer.generation
         with self._lock:
             cached = self._list_cache
-        if (
-            version is not None
-            and cached is not None
-            and cached[0] == (version, generation)
-        ):
+        if version is not None and cached is not None and cached[0] == (version, generation):
             return cached[1]
 
         avatars = self.store.render_all(self.signer.url)
@@ -137,15 +123,11 @@ class EmulatorState:
         """
         bucket = None
         if rate is not None:
-            bucket = TokenBucket(
-                rate, max(1, math.floor(rate)) if burst is None else burst
-            )
+            bucket = TokenBucket(rate, max(1, math.floor(rate)) if burst is None else burst)
         with self._lock:
             self._bucket = bucket
 
-    def call_response_hook(
-        self, route: str, status: int, content_type: str | None, body: bytes
-    ) -> None:
+    def call_response_hook(self, route: str, status: int, content_type: str | None, body: bytes) -> None:
         """Call the ``on_response`` hook and keep any exception that it raises."""
         hook = self.on_response
         if hook is None:
@@ -153,9 +135,7 @@ class EmulatorState:
         try:
             hook(route, status, content_type, body)
         except Exception as exc:
-            logger.exception(
-                "on_response hook failed for a %s response on route %s", status, route
-            )
+            logger.exception("on_response hook failed for a %s response on route %s", status, route)
             with self._lock:
                 self._hook_errors.append(exc)
 

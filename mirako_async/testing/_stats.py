@@ -88,10 +88,7 @@ class EmulatorStats:
     def by_route(self) -> dict[str, int]:
         """API requests per route: ``list``, ``get``, ``delete`` and ``other``."""
         with self._lock:
-            return {
-                route: self._by_route[route]
-                for route in ("list", "get", "delete", "other")
-            }
+            return {route: self._by_route[route] for route in ("list", "get", "delete", "other")}
 
     @property
     def statuses(self) -> dict[int, int]:
@@ -152,13 +149,8 @@ class EmulatorStats:
         with self._lock:
             return {
                 "requests": self._requests,
-                "by_route": {
-                    route: self._by_route[route]
-                    for route in ("list", "get", "delete", "other")
-                },
-                "statuses": {
-                    str(code): count for code, count in sorted(self._statuses.items())
-                },
+                "by_route": {route: self._by_route[route] for route in ("list", "get", "delete", "other")},
+                "statuses": {str(code): count for code, count in sorted(self._statuses.items())},
                 "throttled": self._statuses[429],
                 "connections": self._connections,
                 "storage_connections": self._storage_connections,
@@ -178,13 +170,9 @@ class EmulatorStats:
                 self._connections += 1
 
     @contextmanager
-    def track_api_request(
-        self, method: str, target: str, headers: CIMultiDictProxy[str], route: str
-    ) -> Iterator[None]:
+    def track_api_request(self, method: str, target: str, headers: CIMultiDictProxy[str], route: str) -> Iterator[None]:
         """Count an API request and keep it in flight while the block runs."""
-        record = RecordedRequest(
-            method, target, CIMultiDictProxy(CIMultiDict(headers)), route
-        )
+        record = RecordedRequest(method, target, CIMultiDictProxy(CIMultiDict(headers)), route)
         with self._lock:
             self._requests += 1
             self._by_route[route] += 1
@@ -202,13 +190,9 @@ class EmulatorStats:
         with self._lock:
             self._statuses[status] += 1
 
-    def record_storage_request(
-        self, method: str, target: str, headers: CIMultiDictProxy[str]
-    ) -> None:
+    def record_storage_request(self, method: str, target: str, headers: CIMultiDictProxy[str]) -> None:
         """Count and log one storage request."""
-        record = RecordedRequest(
-            method, target, CIMultiDictProxy(CIMultiDict(headers)), "storage"
-        )
+        record = RecordedRequest(method, target, CIMultiDictProxy(CIMultiDict(headers)), "storage")
         with self._lock:
             self._storage_requests += 1
             self._storage_log.append(record)

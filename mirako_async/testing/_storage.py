@@ -83,16 +83,10 @@ class _RangeBody:
 
 def asset_etag(asset: AssetRef, size: int) -> str:
     """Return the quoted ETag of an asset of the given size."""
-    return (
-        '"'
-        + hashlib.md5(f"{asset.key}:{size}".encode(), usedforsecurity=False).hexdigest()
-        + '"'
-    )
+    return '"' + hashlib.md5(f"{asset.key}:{size}".encode(), usedforsecurity=False).hexdigest() + '"'
 
 
-def xml_error(
-    status: int, code: str, message: str, *, resource: str, request_id: str
-) -> Reply:
+def xml_error(status: int, code: str, message: str, *, resource: str, request_id: str) -> Reply:
     """Build an S3-style XML error reply."""
     text = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -132,9 +126,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | Literal[False] | No
     return start, min(end, size)
 
 
-def _asset_reply(
-    state: EmulatorState, request: web.BaseRequest, request_id: str
-) -> Reply:
+def _asset_reply(state: EmulatorState, request: web.BaseRequest, request_id: str) -> Reply:
     target = request.raw_path
     resource = target.partition("?")[0]
 
@@ -165,9 +157,7 @@ def _asset_reply(
             resource=resource, request_id=request_id,
         )  # fmt: skip
     if check.outcome != "valid" or check.asset is None:
-        return xml_error(
-            403, "AccessDenied", check.message, resource=resource, request_id=request_id
-        )
+        return xml_error(403, "AccessDenied", check.message, resource=resource, request_id=request_id)
 
     asset = check.asset
     size = state.store.asset_size(asset.avatar_id, asset.theme, asset.kind)
@@ -203,17 +193,13 @@ def _asset_reply(
     return Reply(206, headers, _RangeBody(body, start, end), asset.content_type)
 
 
-async def handle_storage(
-    state: EmulatorState, request: web.BaseRequest
-) -> web.StreamResponse:
+async def handle_storage(state: EmulatorState, request: web.BaseRequest) -> web.StreamResponse:
     """Serve one request on the storage port.
 
     Faults injected for the ``storage`` route apply before any check, so
     a fault can also hit a request that would have been rejected.
     """
-    state.stats.record_storage_request(
-        request.method, request.raw_path, request.headers
-    )
+    state.stats.record_storage_request(request.method, request.raw_path, request.headers)
     request_id = new_request_id().replace("-", "").upper()[:16]
 
     async def process() -> Reply:

@@ -196,9 +196,7 @@ class AvatarStore:
             now = self._clock()
             return [record.render(sign, now) for record in self._records.values()]
 
-    def schedule_build(
-        self, avatar_id: str, steps: Sequence[tuple[str, float | None]]
-    ) -> None:
+    def schedule_build(self, avatar_id: str, steps: Sequence[tuple[str, float | None]]) -> None:
         """Start a build schedule for an avatar now. See ``Emulator.schedule_build``.
 
         Raises:
@@ -232,9 +230,7 @@ class AvatarStore:
                 raise KeyError(f"No avatar with id {avatar_id!r}.")
             record.asset_size = nbytes
 
-    def asset_size(
-        self, avatar_id: str, theme_name: str, kind: AssetKind
-    ) -> int | None:
+    def asset_size(self, avatar_id: str, theme_name: str, kind: AssetKind) -> int | None:
         """Return the size in bytes of an asset, or None if the asset does not exist."""
         with self._lock:
             record = self._records.get(avatar_id)
@@ -257,18 +253,11 @@ def _check_steps(
     for index, step in enumerate(steps):
         status, seconds = step
         if not isinstance(status, str) or not status:
-            raise ValueError(
-                f"Invalid status {status!r} in step {index}: expected a non-empty string."
-            )
+            raise ValueError(f"Invalid status {status!r} in step {index}: expected a non-empty string.")
         is_last = index == len(steps) - 1
         if is_last and seconds is not None:
-            raise ValueError(
-                f"Invalid last step {step!r}: the last status is final, "
-                "so its seconds must be None."
-            )
+            raise ValueError(f"Invalid last step {step!r}: the last status is final, so its seconds must be None.")
         if not is_last and (seconds is None or seconds < 0):
-            raise ValueError(
-                f"Invalid seconds in step {index} {step!r}: expected a number >= 0."
-            )
+            raise ValueError(f"Invalid seconds in step {index} {step!r}: expected a number >= 0.")
         checked.append((status, None if seconds is None else float(seconds)))
     return tuple(checked)

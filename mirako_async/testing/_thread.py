@@ -35,14 +35,10 @@ class EmulatorThread:
     def __enter__(self) -> Emulator:
         if self._thread is not None:
             raise RuntimeError("This EmulatorThread was entered before.")
-        self._thread = threading.Thread(
-            target=self._run, name="mirako-emulator", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="mirako-emulator", daemon=True)
         self._thread.start()
         if not self._ready.wait(_START_TIMEOUT):
-            raise RuntimeError(
-                f"The emulator thread did not start within {_START_TIMEOUT:g} s."
-            )
+            raise RuntimeError(f"The emulator thread did not start within {_START_TIMEOUT:g} s.")
         if self._error is not None:
             self._thread.join(_STOP_TIMEOUT)
             raise self._error
@@ -60,9 +56,7 @@ class EmulatorThread:
             loop.call_soon_threadsafe(stop.set)
         self._thread.join(_STOP_TIMEOUT)
         if self._thread.is_alive():
-            raise RuntimeError(
-                f"The emulator thread did not stop within {_STOP_TIMEOUT:g} s."
-            )
+            raise RuntimeError(f"The emulator thread did not stop within {_STOP_TIMEOUT:g} s.")
         if self._error is not None:
             raise self._error
 

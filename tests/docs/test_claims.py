@@ -1,6 +1,4 @@
-"""Checks of statements in the docs that their runnable examples cannot show.
-
-"""
+"""Checks of statements in the docs that their runnable examples cannot show."""
 
 from __future__ import annotations
 
@@ -16,7 +14,7 @@ import pytest
 
 import mirako_async
 import mirako_async.testing
-from mirako_async import AssetExpiredError, Mirako, MirakoError, NotFoundError, RetryPolicy
+from mirako_async import Mirako, MirakoError, RetryPolicy
 from mirako_async.testing import DropConnection, Emulator
 
 from ._markdown import read_blocks

@@ -21,9 +21,7 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 PROBLEM_KEYS = {"title", "status", "detail", "type", "instance", "errors"}
 
 
-def check_schema(
-    route: str, status: int, content_type: str | None, body: bytes
-) -> None:
+def check_schema(route: str, status: int, content_type: str | None, body: bytes) -> None:
     """Validate every documented response against docs/openapi.yaml."""
     if route != "other":
         validate_response(route, status, body)
@@ -107,9 +105,7 @@ async def test_list_data_null_without_avatars() -> None:
     assert json.loads(body) == {"data": None}
 
 
-async def test_clear_avatars_sends_null(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_clear_avatars_sends_null(session: aiohttp.ClientSession, emu: Emulator) -> None:
     emu.clear_avatars()
 
     _, body = await fetch(session, "GET", "/v1/avatar/list")
@@ -151,9 +147,7 @@ async def test_request_ids_unique(session: aiohttp.ClientSession) -> None:
         ({"Authorization": "Bearer "}, "Bearer"),
     ],
 )
-async def test_bad_token_is_401(
-    emu: Emulator, headers: dict[str, str], detail_word: str
-) -> None:
+async def test_bad_token_is_401(emu: Emulator, headers: dict[str, str], detail_word: str) -> None:
     async with aiohttp.ClientSession(base_url=emu.base_url, headers=headers) as session:
         response, body = await fetch(session, "GET", "/v1/avatar/list")
 
@@ -208,9 +202,7 @@ async def test_delete_then_404(session: aiohttp.ClientSession, emu: Emulator) ->
     assert avatar_id not in {avatar["id"] for avatar in json.loads(body)["data"]}
 
 
-async def test_id_with_slash_is_one_segment(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_id_with_slash_is_one_segment(session: aiohttp.ClientSession, emu: Emulator) -> None:
     emu.add_avatar(avatar_id="team/a b", name="Slashed")
     path = URL("/v1/avatar/team%2Fa%20b", encoded=True)
 
@@ -223,9 +215,7 @@ async def test_id_with_slash_is_one_segment(
     assert emu.avatar("team/a b") is None
 
 
-async def test_slash_in_path_is_not_id(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_slash_in_path_is_not_id(session: aiohttp.ClientSession, emu: Emulator) -> None:
     emu.add_avatar(avatar_id="team/a", name="Slashed")
 
     response, body = await fetch(session, "GET", URL("/v1/avatar/team/a", encoded=True))
@@ -234,9 +224,7 @@ async def test_slash_in_path_is_not_id(
     assert json.loads(body)["status"] == 404
 
 
-async def test_encoded_list_is_id(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_encoded_list_is_id(session: aiohttp.ClientSession, emu: Emulator) -> None:
     emu.add_avatar(avatar_id="list", name="Named list")
 
     response, body = await fetch(session, "GET", URL("/v1/avatar/%6Cist", encoded=True))
@@ -247,12 +235,8 @@ async def test_encoded_list_is_id(
     assert response.status == 204
 
 
-@pytest.mark.parametrize(
-    "path", ["/v1/avatar/", "/v1/avatar", "/v2/avatar/list", "/", "/v1/avatar/a/"]
-)
-async def test_unknown_path_is_404(
-    session: aiohttp.ClientSession, emu: Emulator, path: str
-) -> None:
+@pytest.mark.parametrize("path", ["/v1/avatar/", "/v1/avatar", "/v2/avatar/list", "/", "/v1/avatar/a/"])
+async def test_unknown_path_is_404(session: aiohttp.ClientSession, emu: Emulator, path: str) -> None:
     response, body = await fetch(session, "GET", URL(path, encoded=True))
 
     assert response.status == 404
@@ -274,9 +258,7 @@ async def test_malformed_escape_is_400(session: aiohttp.ClientSession) -> None:
 
     assert response.status == 400
     problem = json.loads(body)
-    assert problem["errors"] == [
-        {"location": "path.id", "message": "invalid percent-encoding", "value": "ab%zz"}
-    ]
+    assert problem["errors"] == [{"location": "path.id", "message": "invalid percent-encoding", "value": "ab%zz"}]
 
 
 async def test_query_string_ignored(session: aiohttp.ClientSession) -> None:
@@ -295,9 +277,7 @@ async def test_json_escapes_like_go(session: aiohttp.ClientSession) -> None:
     assert "李伟".encode() in body
 
 
-async def test_add_avatar_returns_api_form(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_add_avatar_returns_api_form(session: aiohttp.ClientSession, emu: Emulator) -> None:
     # The unknown status and the extra member are outside the schema on purpose.
     emu.on_response = None
     added = emu.add_avatar(
@@ -342,9 +322,7 @@ async def test_seed_is_deterministic() -> None:
         first_ids = [avatar["id"] for avatar in first.avatars()]
         assert first_ids == [avatar["id"] for avatar in second.avatars()]
         assert first_ids != [avatar["id"] for avatar in third.avatars()]
-        assert [a["name"] for a in first.avatars()] == [
-            a["name"] for a in second.avatars()
-        ]
+        assert [a["name"] for a in first.avatars()] == [a["name"] for a in second.avatars()]
 
 
 async def test_many_avatars_fast() -> None:
@@ -354,9 +332,7 @@ async def test_many_avatars_fast() -> None:
 
     async with (
         emulator,
-        aiohttp.ClientSession(
-            base_url=emulator.base_url, headers={"Authorization": "Bearer test-key"}
-        ) as session,
+        aiohttp.ClientSession(base_url=emulator.base_url, headers={"Authorization": "Bearer test-key"}) as session,
     ):
         _, body = await fetch(session, "GET", "/v1/avatar/list")
 
@@ -391,9 +367,7 @@ async def test_response_hook_errors_kept() -> None:
 
     async with (
         Emulator(on_response=reject) as emu,
-        aiohttp.ClientSession(
-            base_url=emu.base_url, headers={"Authorization": "Bearer test-key"}
-        ) as session,
+        aiohttp.ClientSession(base_url=emu.base_url, headers={"Authorization": "Bearer test-key"}) as session,
     ):
         response, body = await fetch(session, "GET", "/v1/avatar/list")
 
@@ -403,9 +377,7 @@ async def test_response_hook_errors_kept() -> None:
 
 
 async def test_concurrent_requests_served(session: aiohttp.ClientSession) -> None:
-    results = await asyncio.gather(
-        *(fetch(session, "GET", "/v1/avatar/list") for _ in range(20))
-    )
+    results = await asyncio.gather(*(fetch(session, "GET", "/v1/avatar/list") for _ in range(20)))
 
     assert {response.status for response, _ in results} == {200}
 
@@ -419,9 +391,7 @@ async def test_not_running_raises() -> None:
         emulator.add_avatar()
 
 
-async def test_list_follows_changes(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_list_follows_changes(session: aiohttp.ClientSession, emu: Emulator) -> None:
     async def listed() -> list[dict[str, Any]]:
         _, body = await fetch(session, "GET", "/v1/avatar/list")
         avatars: list[dict[str, Any]] = json.loads(body)["data"] or []
@@ -443,6 +413,4 @@ async def test_list_follows_changes(
     assert (await listed())[0]["themes"][0]["key_image"] != old_url
 
     await fetch(session, "DELETE", f"/v1/avatar/{added['id']}")
-    assert [avatar["id"] for avatar in await listed()] == [
-        avatar["id"] for avatar in first
-    ]
+    assert [avatar["id"] for avatar in await listed()] == [avatar["id"] for avatar in first]

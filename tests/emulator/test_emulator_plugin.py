@@ -38,9 +38,7 @@ class TestOptions:
         assert mirako_emulator.api_key == "options-key"
 
 
-async def test_async_client_fixture(
-    mirako_async_client: AsyncMirako, mirako_emulator: Emulator
-) -> None:
+async def test_async_client_fixture(mirako_async_client: AsyncMirako, mirako_emulator: Emulator) -> None:
     avatars = await mirako_async_client.avatars.list()
 
     assert len(avatars) == 6

@@ -74,9 +74,7 @@ def test_retry_after_rounds_up(wait: float, header: str) -> None:
     assert TokenBucket.retry_after_header(wait) == header
 
 
-@pytest.mark.parametrize(
-    ("rate", "burst"), [(0.0, 1), (-1.0, 1), (float("inf"), 1), (1.0, 0)]
-)
+@pytest.mark.parametrize(("rate", "burst"), [(0.0, 1), (-1.0, 1), (float("inf"), 1), (1.0, 0)])
 def test_bucket_validation(rate: float, burst: int) -> None:
     with pytest.raises(ValueError, match="Invalid"):
         TokenBucket(rate, burst)
@@ -117,9 +115,7 @@ async def test_limit_sends_429(emu: Emulator, session: aiohttp.ClientSession) ->
     assert emu.stats.statuses == {200: 1, 404: 1, 429: 1}
 
 
-async def test_retry_after_is_honest(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_retry_after_is_honest(emu: Emulator, session: aiohttp.ClientSession) -> None:
     emu.rate_limit(rate=2.0, burst=1)
     async with session.get("/v1/avatar/list") as response:
         assert response.status == 200
@@ -133,9 +129,7 @@ async def test_retry_after_is_honest(
         assert response.status == 200
 
 
-async def test_long_wait_rounded_up(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_long_wait_rounded_up(emu: Emulator, session: aiohttp.ClientSession) -> None:
     emu.rate_limit(rate=0.4, burst=1)
     async with session.get("/v1/avatar/list") as response:
         assert response.status == 200

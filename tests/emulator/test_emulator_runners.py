@@ -20,9 +20,7 @@ import pytest
 from mirako_async.testing import Emulator, EmulatorProcess, Stall, Status
 
 
-def blocking_get(
-    url: str, token: str | None = "test-key", **kwargs: Any
-) -> tuple[int, bytes]:
+def blocking_get(url: str, token: str | None = "test-key", **kwargs: Any) -> tuple[int, bytes]:
     request = urllib.request.Request(url, **kwargs)
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
@@ -47,9 +45,7 @@ def test_thread_runner_blocking_client() -> None:
         assert status == 503
 
         avatar = emu.add_avatar(name="From the test thread")
-        status, body = blocking_get(
-            emu.base_url + f"/v1/avatar/{avatar['id']}", "thread-key"
-        )
+        status, body = blocking_get(emu.base_url + f"/v1/avatar/{avatar['id']}", "thread-key")
         assert json.loads(body)["data"]["name"] == "From the test thread"
         assert emu.stats.requests == 3
 
@@ -64,7 +60,7 @@ def test_thread_runner_concurrent_config() -> None:
                     emu.inject(Status(500), "get", times=1).cancel()
                     emu.latency = 0.0
                     emu.add_avatar(name=f"Thread {threading.get_ident()} #{index}")
-            except BaseException as exc:  # noqa: BLE001 - reported by the assert below
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=configure) for _ in range(4)]
@@ -93,9 +89,7 @@ def test_thread_runner_port_in_use() -> None:
 async def test_thread_runner_async_client() -> None:
     with Emulator.in_thread() as emu:
         async with (
-            aiohttp.ClientSession(
-                headers={"Authorization": "Bearer test-key"}
-            ) as session,
+            aiohttp.ClientSession(headers={"Authorization": "Bearer test-key"}) as session,
             session.get(emu.base_url + "/v1/avatar/list") as response,
         ):
             assert response.status == 200
@@ -139,9 +133,7 @@ async def test_start_twice_rejected() -> None:
 
 
 def test_subprocess_runner() -> None:
-    with EmulatorProcess(
-        api_key="proc-key", avatars=25, latency=0.01, control=True
-    ) as process:
+    with EmulatorProcess(api_key="proc-key", avatars=25, latency=0.01, control=True) as process:
         assert process.base_url.startswith("http://127.0.0.1:")
         assert process.storage_url.startswith("http://127.0.0.1:")
         assert process.api_key == "proc-key"
@@ -184,9 +176,7 @@ def test_subprocess_runner() -> None:
     assert process.returncode == 0
 
 
-def control(
-    process: EmulatorProcess, method: str, name: str, body: object = None
-) -> bytes:
+def control(process: EmulatorProcess, method: str, name: str, body: object = None) -> bytes:
     data = None if body is None else json.dumps(body).encode()
     status, reply = blocking_get(
         f"{process.base_url}/_emulator/{name}",
@@ -216,9 +206,7 @@ def test_subprocess_sigint_exits_zero() -> None:
     with process:
         assert process.stdout is not None
         ready = json.loads(process.stdout.readline())
-        status, body = blocking_get(
-            ready["base_url"] + "/v1/avatar/list", ready["api_key"]
-        )
+        status, body = blocking_get(ready["base_url"] + "/v1/avatar/list", ready["api_key"])
         assert (status, json.loads(body)) == (200, {"data": None})
 
         process.send_signal(signal.SIGINT)
@@ -265,9 +253,7 @@ def test_control_endpoints() -> None:
         ]
         for method, name, payload in calls:
             data = None if payload is None else json.dumps(payload).encode()
-            status, reply = blocking_get(
-                base + name, "control-key", method=method, data=data
-            )
+            status, reply = blocking_get(base + name, "control-key", method=method, data=data)
             assert status == 204, (name, reply)
 
         assert emu.faults == []
@@ -279,8 +265,6 @@ def test_control_endpoints() -> None:
         status, body = blocking_get(base + "nothing", "control-key")
         assert status == 404
         bad = json.dumps({"fault": {"type": "Nope"}}).encode()
-        status, body = blocking_get(
-            base + "faults", "control-key", method="POST", data=bad
-        )
+        status, body = blocking_get(base + "faults", "control-key", method="POST", data=bad)
         assert status == 400
         assert "Unknown fault type" in json.loads(body)["detail"]

@@ -33,15 +33,11 @@ async def status_of(session: aiohttp.ClientSession, method: str, path: str) -> i
         return response.status
 
 
-async def statuses(
-    session: aiohttp.ClientSession, count: int, path: str = "/v1/avatar/list"
-) -> list[int]:
+async def statuses(session: aiohttp.ClientSession, count: int, path: str = "/v1/avatar/list") -> list[int]:
     return [await status_of(session, "GET", path) for _ in range(count)]
 
 
-async def test_times_limits_firings(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_times_limits_firings(emu: Emulator, session: aiohttp.ClientSession) -> None:
     handle = emu.inject(Status(503), "list", times=3)
 
     assert await statuses(session, 5) == [503, 503, 503, 200, 200]
@@ -59,9 +55,7 @@ async def test_route_filter(emu: Emulator, session: aiohttp.ClientSession) -> No
     assert handle.fired == 1
 
 
-async def test_star_covers_api_routes(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_star_covers_api_routes(emu: Emulator, session: aiohttp.ClientSession) -> None:
     handle = emu.inject(Status(418), "*")
 
     assert await status_of(session, "GET", "/v1/avatar/list") == 418
@@ -109,18 +103,14 @@ async def test_duration_window(emu: Emulator, session: aiohttp.ClientSession) ->
     assert not handle.active
 
 
-async def test_times_and_duration(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_times_and_duration(emu: Emulator, session: aiohttp.ClientSession) -> None:
     handle = emu.inject(Status(503), "list", times=2, duration=5.0)
 
     assert await statuses(session, 3) == [503, 503, 200]
     assert handle.fired == 2
 
 
-async def test_times_with_probability(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_times_with_probability(emu: Emulator, session: aiohttp.ClientSession) -> None:
     handle = emu.inject(Status(503), "list", times=2, probability=0.5)
 
     result = await statuses(session, 40)
@@ -137,9 +127,7 @@ async def test_oldest_rule_first(emu: Emulator, session: aiohttp.ClientSession) 
     assert (first.fired, second.fired) == (1, 1)
 
 
-async def test_one_fault_per_request(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_one_fault_per_request(emu: Emulator, session: aiohttp.ClientSession) -> None:
     latency = emu.inject(Latency(0.01), "list")
     status = emu.inject(Status(500), "list")
 
@@ -171,9 +159,7 @@ async def test_cancel_and_clear(emu: Emulator, session: aiohttp.ClientSession) -
         ({"duration": -1.0}, "duration"),
     ],
 )
-async def test_inject_validation(
-    emu: Emulator, kwargs: dict[str, object], message: str
-) -> None:
+async def test_inject_validation(emu: Emulator, kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         emu.inject(Status(500), **kwargs)  # type: ignore[arg-type]
 
@@ -194,9 +180,7 @@ async def current_status(session: aiohttp.ClientSession, avatar_id: str) -> str:
 async def test_build_schedule(emu: Emulator, session: aiohttp.ClientSession) -> None:
     avatar_id = emu.add_avatar(name="Fresh", status="PENDING")["id"]
 
-    emu.schedule_build(
-        avatar_id, [("PENDING", 0.2), ("BUILDING", 0.2), ("READY", None)]
-    )
+    emu.schedule_build(avatar_id, [("PENDING", 0.2), ("BUILDING", 0.2), ("READY", None)])
 
     assert await current_status(session, avatar_id) == "PENDING"
     await asyncio.sleep(0.25)
@@ -208,9 +192,7 @@ async def test_build_schedule(emu: Emulator, session: aiohttp.ClientSession) -> 
     assert [a["status"] for a in listed if a["id"] == avatar_id] == ["READY"]
 
 
-async def test_build_ends_in_error(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_build_ends_in_error(emu: Emulator, session: aiohttp.ClientSession) -> None:
     avatar_id = emu.avatars()[0]["id"]
 
     emu.schedule_build(avatar_id, [("BUILDING", 0.1), ("ERROR", None)])
@@ -229,9 +211,7 @@ async def test_build_ends_in_error(
         ([("", None)], "status"),
     ],
 )
-async def test_build_schedule_validation(
-    emu: Emulator, steps: list[tuple[str, float | None]], message: str
-) -> None:
+async def test_build_schedule_validation(emu: Emulator, steps: list[tuple[str, float | None]], message: str) -> None:
     avatar_id = emu.avatars()[0]["id"]
 
     with pytest.raises(ValueError, match=message):

@@ -50,9 +50,7 @@ async def test_keep_alive_one_connection(emu: Emulator) -> None:
 
 async def test_force_close_many_connections(emu: Emulator) -> None:
     connector = aiohttp.TCPConnector(force_close=True)
-    async with aiohttp.ClientSession(
-        base_url=emu.base_url, headers=AUTH, connector=connector
-    ) as session:
+    async with aiohttp.ClientSession(base_url=emu.base_url, headers=AUTH, connector=connector) as session:
         for _ in range(4):
             await get(session, "/v1/avatar/list")
 

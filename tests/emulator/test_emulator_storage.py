@@ -79,9 +79,7 @@ async def test_exact_url_served(emu: Emulator, session: aiohttp.ClientSession) -
     assert body[4:8] == b"ftyp"
 
 
-async def test_assets_deterministic(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_assets_deterministic(emu: Emulator, session: aiohttp.ClientSession) -> None:
     theme = first_theme(emu)
 
     _, first = await fetch(session, "GET", exact(theme["key_image"]))
@@ -92,9 +90,7 @@ async def test_assets_deterministic(
     assert first != video
 
 
-async def test_reencoded_url_rejected(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_reencoded_url_rejected(emu: Emulator, session: aiohttp.ClientSession) -> None:
     url = first_theme(emu)["key_image"]
     decoded = url.replace("%2F", "/").replace("%2B", "+").replace("%3D", "=")
 
@@ -105,9 +101,7 @@ async def test_reencoded_url_rejected(
     assert error_code(body) == "AccessDenied"
 
 
-async def test_lowercase_escapes_rejected(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_lowercase_escapes_rejected(emu: Emulator, session: aiohttp.ClientSession) -> None:
     url = first_theme(emu)["key_image"].replace("%2F", "%2f")
 
     response, body = await fetch(session, "GET", exact(url))
@@ -116,9 +110,7 @@ async def test_lowercase_escapes_rejected(
     assert error_code(body) == "AccessDenied"
 
 
-async def test_forged_signature_rejected(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_forged_signature_rejected(emu: Emulator, session: aiohttp.ClientSession) -> None:
     url = first_theme(emu)["key_image"]
     forged = url[:-1] + ("0" if url[-1] != "0" else "1")
 
@@ -128,9 +120,7 @@ async def test_forged_signature_rejected(
     assert error_code(body) == "AccessDenied"
 
 
-async def test_other_asset_path_rejected(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_other_asset_path_rejected(emu: Emulator, session: aiohttp.ClientSession) -> None:
     url = first_theme(emu)["key_image"].replace("/Default/", "/Studio/")
 
     response, body = await fetch(session, "GET", exact(url))
@@ -139,9 +129,7 @@ async def test_other_asset_path_rejected(
     assert error_code(body) == "AccessDenied"
 
 
-async def test_unsigned_url_rejected(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_unsigned_url_rejected(emu: Emulator, session: aiohttp.ClientSession) -> None:
     path = first_theme(emu)["key_image"].partition("?")[0]
 
     response, body = await fetch(session, "GET", exact(path))
@@ -151,30 +139,20 @@ async def test_unsigned_url_rejected(
 
 
 @pytest.mark.parametrize("dropped", ["X-Amz-Signature", "X-Amz-Date", "X-Amz-Expires"])
-async def test_malformed_query_is_400(
-    emu: Emulator, session: aiohttp.ClientSession, dropped: str
-) -> None:
+async def test_malformed_query_is_400(emu: Emulator, session: aiohttp.ClientSession, dropped: str) -> None:
     url = first_theme(emu)["key_image"]
     base, _, query = url.partition("?")
-    remaining = [
-        pair for pair in query.split("&") if not pair.startswith(dropped + "=")
-    ]
+    remaining = [pair for pair in query.split("&") if not pair.startswith(dropped + "=")]
 
-    response, body = await fetch(
-        session, "GET", exact(base + "?" + "&".join(remaining))
-    )
+    response, body = await fetch(session, "GET", exact(base + "?" + "&".join(remaining)))
 
     assert response.status == 400
     assert error_code(body) == "AuthorizationQueryParametersError"
     assert dropped in body.decode()
 
 
-async def test_bad_expires_is_400(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
-    url = first_theme(emu)["key_image"].replace(
-        "X-Amz-Expires=3600", "X-Amz-Expires=soon"
-    )
+async def test_bad_expires_is_400(emu: Emulator, session: aiohttp.ClientSession) -> None:
+    url = first_theme(emu)["key_image"].replace("X-Amz-Expires=3600", "X-Amz-Expires=soon")
 
     response, body = await fetch(session, "GET", exact(url))
 
@@ -182,9 +160,7 @@ async def test_bad_expires_is_400(
     assert error_code(body) == "AuthorizationQueryParametersError"
 
 
-async def test_authorization_header_rejected(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_authorization_header_rejected(emu: Emulator, session: aiohttp.ClientSession) -> None:
     url = first_theme(emu)["key_image"]
 
     response, body = await fetch(session, "GET", exact(url), headers=API_AUTH)
@@ -194,9 +170,7 @@ async def test_authorization_header_rejected(
     assert "Only one auth mechanism allowed" in body.decode()
 
 
-async def test_expired_urls_rejected(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_expired_urls_rejected(emu: Emulator, session: aiohttp.ClientSession) -> None:
     old = first_theme(emu)["key_image"]
 
     emu.expire_assets()
@@ -213,9 +187,7 @@ async def test_expired_urls_rejected(
     assert body == emu.asset_bytes(old)
 
 
-async def test_expire_twice_in_one_second(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_expire_twice_in_one_second(emu: Emulator, session: aiohttp.ClientSession) -> None:
     first = first_theme(emu)["key_image"]
     emu.expire_assets()
     second = first_theme(emu)["key_image"]
@@ -228,39 +200,29 @@ async def test_expire_twice_in_one_second(
         assert response.status == status
 
 
-async def test_fresh_urls_from_api(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_fresh_urls_from_api(emu: Emulator, session: aiohttp.ClientSession) -> None:
     avatar_id = emu.avatars()[0]["id"]
     emu.expire_assets()
 
-    _, body = await fetch(
-        session, "GET", emu.base_url + f"/v1/avatar/{avatar_id}", headers=API_AUTH
-    )
+    _, body = await fetch(session, "GET", emu.base_url + f"/v1/avatar/{avatar_id}", headers=API_AUTH)
     url = json.loads(body)["data"]["themes"][0]["key_image"]
 
     response, _ = await fetch(session, "GET", exact(url))
     assert response.status == 200
 
 
-async def test_deleted_avatar_asset_404(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_deleted_avatar_asset_404(emu: Emulator, session: aiohttp.ClientSession) -> None:
     avatar = emu.avatars()[0]
     url = avatar["themes"][0]["key_image"]
 
-    await fetch(
-        session, "DELETE", emu.base_url + f"/v1/avatar/{avatar['id']}", headers=API_AUTH
-    )
+    await fetch(session, "DELETE", emu.base_url + f"/v1/avatar/{avatar['id']}", headers=API_AUTH)
     response, body = await fetch(session, "GET", exact(url))
 
     assert response.status == 404
     assert error_code(body) == "NoSuchKey"
 
 
-async def test_method_not_allowed(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_method_not_allowed(emu: Emulator, session: aiohttp.ClientSession) -> None:
     url = first_theme(emu)["key_image"]
 
     response, body = await fetch(session, "PUT", exact(url), data=b"x")
@@ -269,9 +231,7 @@ async def test_method_not_allowed(
     assert error_code(body) == "MethodNotAllowed"
 
 
-async def test_head_sends_length_only(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_head_sends_length_only(emu: Emulator, session: aiohttp.ClientSession) -> None:
     url = first_theme(emu)["key_image"]
 
     response, body = await fetch(session, "HEAD", exact(url))
@@ -285,47 +245,33 @@ async def test_range_request(emu: Emulator, session: aiohttp.ClientSession) -> N
     url = first_theme(emu)["key_image"]
     whole = emu.asset_bytes(url)
 
-    response, body = await fetch(
-        session, "GET", exact(url), headers={"Range": "bytes=10-19"}
-    )
+    response, body = await fetch(session, "GET", exact(url), headers={"Range": "bytes=10-19"})
     assert response.status == 206
     assert response.headers["Content-Range"] == "bytes 10-19/4096"
     assert body == whole[10:20]
 
-    response, body = await fetch(
-        session, "GET", exact(url), headers={"Range": "bytes=-5"}
-    )
+    response, body = await fetch(session, "GET", exact(url), headers={"Range": "bytes=-5"})
     assert response.status == 206
     assert body == whole[-5:]
 
-    response, body = await fetch(
-        session, "GET", exact(url), headers={"Range": "bytes=4000-"}
-    )
+    response, body = await fetch(session, "GET", exact(url), headers={"Range": "bytes=4000-"})
     assert body == whole[4000:]
 
 
-async def test_unsatisfiable_range_416(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_unsatisfiable_range_416(emu: Emulator, session: aiohttp.ClientSession) -> None:
     url = first_theme(emu)["key_image"]
 
-    response, body = await fetch(
-        session, "GET", exact(url), headers={"Range": "bytes=5000-"}
-    )
+    response, body = await fetch(session, "GET", exact(url), headers={"Range": "bytes=5000-"})
 
     assert response.status == 416
     assert response.headers["Content-Range"] == "bytes */4096"
     assert error_code(body) == "InvalidRange"
 
 
-async def test_invalid_range_ignored(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_invalid_range_ignored(emu: Emulator, session: aiohttp.ClientSession) -> None:
     url = first_theme(emu)["key_image"]
 
-    response, body = await fetch(
-        session, "GET", exact(url), headers={"Range": "bytes=1-2,5-6"}
-    )
+    response, body = await fetch(session, "GET", exact(url), headers={"Range": "bytes=1-2,5-6"})
 
     assert response.status == 200
     assert len(body) == 4096
@@ -350,9 +296,7 @@ async def test_requests_logged(emu: Emulator, session: aiohttp.ClientSession) ->
     assert emu.stats.requests == 0
 
 
-async def test_large_asset_streamed(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_large_asset_streamed(emu: Emulator, session: aiohttp.ClientSession) -> None:
     avatar_id = emu.avatars()[0]["id"]
     size = 24 * 1024 * 1024 + 123
     emu.set_asset_size(avatar_id, size)
@@ -370,9 +314,7 @@ async def test_large_asset_streamed(
     assert digest.hexdigest() == emu.asset_sha256(url)
 
 
-async def test_asset_size_for_all(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_asset_size_for_all(emu: Emulator, session: aiohttp.ClientSession) -> None:
     avatars = emu.avatars()
     emu.set_asset_size(avatars[0]["id"], 10)
     emu.set_asset_size(None, 100)
@@ -407,9 +349,7 @@ async def test_storage_faults(emu: Emulator, session: aiohttp.ClientSession) -> 
     assert response.status == 200
 
 
-async def test_api_faults_skip_storage(
-    emu: Emulator, session: aiohttp.ClientSession
-) -> None:
+async def test_api_faults_skip_storage(emu: Emulator, session: aiohttp.ClientSession) -> None:
     url = first_theme(emu)["key_image"]
     emu.inject(Status(500), "*")
 

@@ -78,7 +78,9 @@ def sdk_frame_locals(exc: BaseException) -> str:
     [{"timeout": -1}, {"base_url": "ftp://x"}, {"api_key": SECRET + "\n\x00"}],
     ids=["bad-timeout", "bad-url", "bad-key"],
 )
-def test_key_never_shows_in_traceback_locals(client_class: type[AsyncMirako | Mirako], kwargs: dict[str, object]) -> None:
+def test_key_never_shows_in_traceback_locals(
+    client_class: type[AsyncMirako | Mirako], kwargs: dict[str, object]
+) -> None:
     arguments: dict[str, object] = {"api_key": SECRET, "base_url": "http://127.0.0.1:9", **kwargs}
 
     with pytest.raises(ValueError) as info:
@@ -158,7 +160,9 @@ def test_invalid_arguments_raise_typed_errors(
 
 @pytest.mark.parametrize("client_class", CLIENTS)
 def test_max_retries_overrides_policy(client_class: type[AsyncMirako | Mirako]) -> None:
-    client = client_class(api_key="k", base_url="http://127.0.0.1:9", retry=RetryPolicy(initial_backoff=0.1), max_retries=5)
+    client = client_class(
+        api_key="k", base_url="http://127.0.0.1:9", retry=RetryPolicy(initial_backoff=0.1), max_retries=5
+    )
 
     assert client.retry == RetryPolicy(max_retries=5, initial_backoff=0.1)
     if isinstance(client, Mirako):

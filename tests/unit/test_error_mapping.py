@@ -94,7 +94,9 @@ async def test_problem_fields_are_read(client: AsyncMirako, mocked: aioresponses
 
 
 @pytest.mark.parametrize("errors", [None, "not a list", [1, "x"]], ids=["null", "string", "bad-items"])
-async def test_missing_or_bad_errors_give_empty_tuple(client: AsyncMirako, mocked: aioresponses, errors: object) -> None:
+async def test_missing_or_bad_errors_give_empty_tuple(
+    client: AsyncMirako, mocked: aioresponses, errors: object
+) -> None:
     mocked.get(LIST_URL, status=400, payload={"title": "Bad Request", "errors": errors}, content_type=PROBLEM)
 
     with pytest.raises(BadRequestError) as info:
@@ -122,7 +124,9 @@ async def test_http_status_wins_over_body_status(client: AsyncMirako, mocked: ai
 
 
 async def test_html_page_gives_typed_error_with_excerpt(client: AsyncMirako, mocked: aioresponses) -> None:
-    page = "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center>" + "x" * 5000 + "</body></html>"
+    page = (
+        "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center>" + "x" * 5000 + "</body></html>"
+    )
     mocked.get(LIST_URL, status=502, body=page, content_type="text/html")
 
     with pytest.raises(InternalServerError) as info:
@@ -146,7 +150,9 @@ async def test_unauthorized_message_names_both_variables(client: AsyncMirako, mo
 
 
 async def test_rate_limit_carries_retry_after(client: AsyncMirako, mocked: aioresponses) -> None:
-    mocked.get(LIST_URL, status=429, payload={"title": "Too Many Requests"}, content_type=PROBLEM, headers={"Retry-After": "7"})
+    mocked.get(
+        LIST_URL, status=429, payload={"title": "Too Many Requests"}, content_type=PROBLEM, headers={"Retry-After": "7"}
+    )
 
     with pytest.raises(RateLimitError) as info:
         await client.avatars.list()

@@ -19,7 +19,11 @@ AVATAR: dict[str, Any] = {
     "created_at": "2025-03-14T09:26:53.589793238Z",
     "supported_interactive_models": ["metis-2.5"],
     "themes": [
-        {"name": "Default", "key_image": "https://store.example/k.png?sig=a%2Fb", "live_video": "https://store.example/v.mp4"},
+        {
+            "name": "Default",
+            "key_image": "https://store.example/k.png?sig=a%2Fb",
+            "live_video": "https://store.example/v.mp4",
+        },
         {"name": "Bare"},
     ],
 }
@@ -50,8 +54,12 @@ def test_decode_avatar_reads_every_field() -> None:
         pytest.param("2025-03-14T09:26:53Z", datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC), id="no-fraction"),
         pytest.param("2025-03-14T09:26:53.5Z", datetime(2025, 3, 14, 9, 26, 53, 500000, tzinfo=UTC), id="1-digit"),
         pytest.param("2025-03-14T09:26:53.123Z", datetime(2025, 3, 14, 9, 26, 53, 123000, tzinfo=UTC), id="3-digits"),
-        pytest.param("2025-03-14T09:26:53.123456Z", datetime(2025, 3, 14, 9, 26, 53, 123456, tzinfo=UTC), id="6-digits"),
-        pytest.param("2025-03-14T09:26:53.123456789Z", datetime(2025, 3, 14, 9, 26, 53, 123456, tzinfo=UTC), id="9-digits"),
+        pytest.param(
+            "2025-03-14T09:26:53.123456Z", datetime(2025, 3, 14, 9, 26, 53, 123456, tzinfo=UTC), id="6-digits"
+        ),
+        pytest.param(
+            "2025-03-14T09:26:53.123456789Z", datetime(2025, 3, 14, 9, 26, 53, 123456, tzinfo=UTC), id="9-digits"
+        ),
         pytest.param("2025-03-14t09:26:53z", datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC), id="lower-case"),
         pytest.param(
             "2025-03-14T17:26:53.1+08:00",
@@ -139,7 +147,7 @@ def test_invalid_items_report_every_path() -> None:
     [
         pytest.param(b"<html>502</html>", "not valid JSON", id="html"),
         pytest.param(b"", "not valid JSON", id="empty"),
-        pytest.param(b"{\"data\": \"\xff\"}", "not valid UTF-8", id="bad-utf8"),
+        pytest.param(b'{"data": "\xff"}', "not valid UTF-8", id="bad-utf8"),
         pytest.param(b"[]", "JSON object was expected", id="array"),
         pytest.param(b"[" * 100_000, "could not be decoded", id="deep-nesting"),
         pytest.param(b'{"data": [' + b"9" * 5000 + b"]}", "could not be decoded", id="huge-number"),
@@ -194,7 +202,11 @@ def test_to_dict_round_trips_in_api_field_names() -> None:
         "created_at": "2025-03-14T09:26:53.500000+08:00",
         "supported_interactive_models": ["metis-2.5"],
         "themes": [
-            {"name": "Default", "key_image": AVATAR["themes"][0]["key_image"], "live_video": AVATAR["themes"][0]["live_video"]},
+            {
+                "name": "Default",
+                "key_image": AVATAR["themes"][0]["key_image"],
+                "live_video": AVATAR["themes"][0]["live_video"],
+            },
             {"name": "Bare", "key_image": None, "live_video": None},
         ],
     }

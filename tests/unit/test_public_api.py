@@ -48,11 +48,7 @@ def test_import_loads_no_emulator_or_cli() -> None:
 
 
 def public_methods(cls: type) -> dict[str, Any]:
-    return {
-        name: member
-        for name, member in inspect.getmembers(cls, inspect.isfunction)
-        if not name.startswith("_")
-    }
+    return {name: member for name, member in inspect.getmembers(cls, inspect.isfunction) if not name.startswith("_")}
 
 
 def resolved_hints(function: Any) -> dict[str, Any]:
@@ -76,10 +72,10 @@ def test_sync_mirrors_async_methods(async_class: type, sync_class: type) -> None
 
         async_hints = resolved_hints(async_method)
         sync_hints = resolved_hints(sync_methods[name])
-        for parameter, hint in async_hints.items():
-            if parameter == "return":
+        for argument, hint in async_hints.items():
+            if argument == "return":
                 continue
-            assert sync_hints[parameter] == hint, f"{name}({parameter})"
+            assert sync_hints[argument] == hint, f"{name}({argument})"
         expected_return = async_hints["return"]
         if inspect.isasyncgenfunction(async_method):
             item, sent = get_args(expected_return)

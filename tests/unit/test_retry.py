@@ -17,7 +17,12 @@ NOW = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
 def test_defaults() -> None:
     policy = RetryPolicy()
 
-    assert (policy.max_retries, policy.initial_backoff, policy.max_backoff, policy.max_retry_after) == (2, 0.5, 8.0, 60.0)
+    assert (policy.max_retries, policy.initial_backoff, policy.max_backoff, policy.max_retry_after) == (
+        2,
+        0.5,
+        8.0,
+        60.0,
+    )
 
 
 def test_policy_is_immutable() -> None:
