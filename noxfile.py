@@ -41,8 +41,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def coverage(session: nox.Session) -> None:
     """Measure branch coverage of the package over the whole suite."""
-    session.install("-e", TEST_EXTRAS, "coverage[toml]>=7.4")
-    session.env["COVERAGE_PROCESS_START"] = str(ROOT / "pyproject.toml")
+    session.install("-e", TEST_EXTRAS, "coverage[toml]>=7.10")
     session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", "-m", "not contract", "-q", *session.posargs)
     session.run("coverage", "combine", success_codes=[0, 1])

@@ -171,9 +171,16 @@ async def _download_once(
     try:
         with handle:
             try:
-                proxy, proxy_auth = proxies.for_url(url)
+                proxy, proxy_headers = proxies.for_url(url)
+                # A plain-HTTP proxy reads its credentials from the request itself.
+                headers = proxy_headers if proxy_headers and url.scheme == "http" else None
                 async with session.get(
-                    url, timeout=timeout, allow_redirects=True, proxy=proxy, proxy_auth=proxy_auth
+                    url,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=True,
+                    proxy=proxy,
+                    proxy_headers=proxy_headers,
                 ) as resp:
                     if resp.status in (400, 403):
                         raise AssetExpiredError(

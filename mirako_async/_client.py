@@ -292,7 +292,10 @@ class AsyncMirako:
                 method, url, path, attempt_timeout, deadline_at, attempts, limiter
             )
             if limiter is not None:
-                await limiter.observe(_status_of(error), retry_after)
+                # A wait above max_retry_after fails this id at once; the
+                # rest of the bulk call pauses no longer than that maximum.
+                pause = None if retry_after is None else min(retry_after, policy.max_retry_after)
+                await limiter.observe(_status_of(error), pause)
             if isinstance(error, Response):
                 return error
             if isinstance(error, APIStatusError) and error.status_code == 404 and method == "DELETE" and attempts > 1:
@@ -440,9 +443,18 @@ class AsyncMirako:
         attempts: int,
     ) -> Response:
         try:
-            proxy, proxy_auth = self._transport.proxies.for_url(url)
+            proxy, proxy_headers = self._transport.proxies.for_url(url)
+            headers: dict[str, str] = {"Authorization": self._transport.authorization}
+            if proxy_headers and url.scheme == "http":
+                headers.update(proxy_headers)  # A plain-HTTP proxy reads them from the request itself.
             async with session.request(
-                method, url, timeout=timeout, allow_redirects=False, proxy=proxy, proxy_auth=proxy_auth
+                method,
+                url,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                proxy=proxy,
+                proxy_headers=proxy_headers,
             ) as resp:
                 try:
                     body = await _read_body(resp)
@@ -464,6 +476,16 @@ class AsyncMirako:
                 APITimeoutError(
                     f"{method} {url.path} timed out after {timeout.total:g} s. The server or the network "
                     "is slow; try again, or raise timeout=.",
+                    method=method,
+                    url=str(url),
+                    attempts=attempts,
+                )
+            ) from exc
+        except aiohttp.ClientHttpProxyError as exc:
+            raise _AttemptFailed(
+                APIConnectionError(
+                    f"{method} {url.path} failed: the proxy refused to connect to {url.host} "
+                    f"({exc.status} {exc.message}). Check HTTPS_PROXY and NO_PROXY, or pass trust_env=False.",
                     method=method,
                     url=str(url),
                     attempts=attempts,

@@ -10,23 +10,23 @@ each request instead, the way ``requests`` reads ``HTTPS_PROXY``,
 
 from __future__ import annotations
 
+import base64
 import urllib.request
 
-import aiohttp
 from yarl import URL
 
 from ._logging import logger
 
 __all__ = ["NO_PROXY", "ProxySettings"]
 
-NO_PROXY: tuple[URL | None, aiohttp.BasicAuth | None] = (None, None)
+NO_PROXY: tuple[URL | None, dict[str, str] | None] = (None, None)
 
 
 class ProxySettings:
     """The proxies to use per URL scheme, and the hosts that bypass them."""
 
     def __init__(self, *, trust_env: bool) -> None:
-        self._proxies: dict[str, tuple[URL, aiohttp.BasicAuth | None]] = {}
+        self._proxies: dict[str, tuple[URL, dict[str, str] | None]] = {}
         self._bypass: dict[str, bool] = {}
         self._environment: dict[str, str] = urllib.request.getproxies() if trust_env else {}
         for scheme, value in self._environment.items():
@@ -40,11 +40,16 @@ class ProxySettings:
             if proxy.scheme != "http" or not proxy.host:
                 logger.warning("Ignoring the %s proxy %s: only http:// proxies are supported", scheme, proxy.host)
                 continue
-            auth = aiohttp.BasicAuth(proxy.user or "", proxy.password or "") if proxy.user else None
-            self._proxies[scheme] = (proxy.with_user(None).with_password(None), auth)
+            # Credentials in the proxy URL go only to the proxy, as a header;
+            # aiohttp 3.14 deprecates its BasicAuth and proxy_auth for this.
+            headers = None
+            if proxy.user is not None:
+                token = base64.b64encode(f"{proxy.user}:{proxy.password or ''}".encode()).decode("ascii")
+                headers = {"Proxy-Authorization": f"Basic {token}"}
+            self._proxies[scheme] = (proxy.with_user(None).with_password(None), headers)
 
-    def for_url(self, url: URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:
-        """Return the proxy and its credentials for ``url``, or ``(None, None)``."""
+    def for_url(self, url: URL) -> tuple[URL | None, dict[str, str] | None]:
+        """Return the proxy for ``url`` and the headers that carry its credentials, or ``(None, None)``."""
         entry = self._proxies.get(url.scheme)
         if entry is None or not url.host or self._bypassed(url.host):
             return NO_PROXY

@@ -33,9 +33,9 @@ class ClientClosedError(RuntimeError):
 class Transport:
     """Owns the API session and the asset session, shared by a client and its copies.
 
-    The API session carries the ``Authorization`` header; the asset session
-    carries no credentials at all, so a presigned storage link can never
-    receive the API key.
+    API requests carry the ``Authorization`` header, passed per request; the
+    asset session carries no credentials at all, so a presigned storage link
+    can never receive the API key.
     """
 
     def __init__(self, *, authorization: MaskedHeaderValue, max_connections: int, trust_env: bool) -> None:
@@ -56,6 +56,11 @@ class Transport:
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
         return self._closed
+
+    @property
+    def authorization(self) -> MaskedHeaderValue:
+        """The ``Authorization`` header value for API requests."""
+        return self._authorization
 
     def __repr__(self) -> str:
         return f"<Transport closed={self._closed} open_session={self._api is not None}>"
@@ -109,8 +114,11 @@ class Transport:
         if self._api is None:
             self._api = aiohttp.ClientSession(
                 connector=self._connector(),
+                # No Authorization here: aiohttp 3.14 copies a session's
+                # default headers into a proxy request and turns Authorization
+                # into Proxy-Authorization, which would hand the key to any
+                # proxy. The client passes it with each request instead.
                 headers={
-                    "Authorization": self._authorization,
                     # Errors come as RFC 9457 problem JSON; a server that
                     # negotiates strictly would otherwise reject them with 406.
                     "Accept": "application/json, application/problem+json",

@@ -150,14 +150,17 @@ def run_block(block: CodeBlock, namespace: dict[str, object], runner: asyncio.Ru
 def run_pytest_files(files: dict[str, str], directory: Path, netrc: Path) -> str:
     """Write the pytest files into ``directory``, run pytest there and return its output.
 
-    An empty ``pytest.ini`` keeps the repository's pytest settings out, as a
-    user's project would not have them.
+    A ``pytest.ini`` with only the setting that docs/testing.md shows keeps
+    the repository's pytest settings out, as a user's project would not
+    have them.
     """
     directory.mkdir()
     for name, source in files.items():
         (directory / name).write_text(source, encoding="utf-8")
     if "pytest.ini" not in files:
-        (directory / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+        (directory / "pytest.ini").write_text(
+            "[pytest]\nasyncio_default_fixture_loop_scope = function\n", encoding="utf-8"
+        )
 
     environment = {
         name: value

@@ -28,7 +28,8 @@ async def test_deadline_bounds_retries_and_backoff(make_client: ClientFactory, m
     assert isinstance(caught.value, InternalServerError | APITimeoutError)
     assert caught.value.attempts > 1
     assert elapsed < 1.0 + SLACK
-    assert mirako_emulator.stats.by_route["list"] == caught.value.attempts
+    # The deadline may cut the last attempt before it reaches the server.
+    assert caught.value.attempts - 1 <= mirako_emulator.stats.by_route["list"] <= caught.value.attempts
 
 
 async def test_deadline_cuts_stalled_attempt(make_client: ClientFactory, mirako_emulator: Emulator) -> None:
