@@ -97,8 +97,21 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
+# Phrases that Python's http module renamed after RFC 9110 (422 became
+# "Unprocessable Content" in Python 3.13) but Go's http.StatusText, which
+# the real server uses, still returns in their older form.
+_GO_PHRASES = {
+    413: "Request Entity Too Large",
+    414: "Request URI Too Long",
+    416: "Requested Range Not Satisfiable",
+    422: "Unprocessable Entity",
+}
+
+
 def reason_phrase(status: int) -> str:
-    """Return the standard reason phrase of a status code, or ``Unknown`` for an unassigned code."""
+    """Return the reason phrase the real server (written in Go) sends, or ``Unknown`` for an unassigned code."""
+    if status in _GO_PHRASES:
+        return _GO_PHRASES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:
