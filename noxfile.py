@@ -59,7 +59,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
     """Check types with mypy --strict on the package and the tests."""
-    session.install("-e", TEST_EXTRAS, "mypy>=1.10", "types-PyYAML", "types-jsonschema", "types-requests")
+    session.install("-e", TEST_EXTRAS, "nox", "mypy>=1.10", "types-PyYAML", "types-jsonschema", "types-requests")
     session.run("mypy", "mirako_async", "tests", "benchmarks", "noxfile.py")
 
 

@@ -60,7 +60,10 @@ def safe_name(text: str, max_chars: int = _MAX_THEME_CHARS) -> str:
 
 
 def _suffix(url: str, kind: str) -> str:
-    suffix = PurePosixPath(URL(url, encoded=True).path).suffix.lower()
+    try:
+        suffix = PurePosixPath(URL(url, encoded=True).path).suffix.lower()
+    except ValueError:
+        suffix = ""  # The download reports the invalid link.
     if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix):
         return suffix
     return _DEFAULT_SUFFIX.get(kind, ".bin")

@@ -38,6 +38,7 @@ class LoopThread:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._closed = False
+        self._stopping: asyncio.Task[None] | None = None
 
     @property
     def closed(self) -> bool:
@@ -143,11 +144,9 @@ class LoopThread:
                 closer.close()
             return
         if threading.current_thread() is thread:
-            # Called from the loop itself (for example by a finalizer):
-            # schedule the clean-up instead of waiting on ourselves.
-            if closer is not None:
-                loop.create_task(closer)
-            loop.call_soon(loop.stop)
+            # Called from the loop itself (for example from a callback or a
+            # finalizer): schedule the clean-up instead of waiting on ourselves.
+            self._stopping = loop.create_task(_close_then_stop(loop, closer))
             return
 
         if closer is not None:
@@ -170,6 +169,14 @@ async def _next_item(stream: AsyncIterator[T]) -> tuple[bool, T | None]:
         return False, None
 
 
+async def _close_then_stop(loop: asyncio.AbstractEventLoop, closer: Coroutine[Any, Any, None] | None) -> None:
+    try:
+        if closer is not None:
+            await closer
+    finally:
+        loop.stop()
+
+
 def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
     asyncio.set_event_loop(loop)
     loop.call_soon(ready.set)
@@ -177,6 +184,7 @@ def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
         loop.run_forever()
     finally:
         _cancel_remaining(loop)
+        loop.close()
 
 
 def _cancel_remaining(loop: asyncio.AbstractEventLoop) -> None:
