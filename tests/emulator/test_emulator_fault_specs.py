@@ -15,15 +15,15 @@ from mirako_async.testing._faults import fault_from_dict
 @pytest.mark.parametrize(
     ("build", "error"),
     [
-        pytest.param(lambda: Latency("1"), TypeError, id="latency-string"),
+        pytest.param(lambda: Latency("1"), TypeError, id="latency-string"),  # type: ignore[arg-type]
         pytest.param(lambda: Latency(float("nan")), ValueError, id="latency-nan"),
         pytest.param(lambda: Latency(-1), ValueError, id="latency-negative"),
-        pytest.param(lambda: RetryAfter(429, seconds=1.5), TypeError, id="retry-after-float"),
+        pytest.param(lambda: RetryAfter(429, seconds=1.5), TypeError, id="retry-after-float"),  # type: ignore[arg-type]
         pytest.param(lambda: RetryAfter(429, seconds=-1), ValueError, id="retry-after-negative"),
         pytest.param(lambda: RetryAfter(429, http_date=datetime(2026, 1, 1)), ValueError, id="naive-date"),
-        pytest.param(lambda: Stall(after_bytes=1.5), TypeError, id="stall-float"),
+        pytest.param(lambda: Stall(after_bytes=1.5), TypeError, id="stall-float"),  # type: ignore[arg-type]
         pytest.param(lambda: Stall(after_bytes=-1), ValueError, id="stall-negative"),
-        pytest.param(lambda: RawResponse("text"), TypeError, id="raw-text"),
+        pytest.param(lambda: RawResponse("text"), TypeError, id="raw-text"),  # type: ignore[arg-type]
     ],
 )
 def test_invalid_fault_arguments_raise(build: Any, error: type[Exception]) -> None:
