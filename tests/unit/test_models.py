@@ -165,6 +165,7 @@ def test_list_body_that_does_not_fit_raises(payload: bytes, reason: str) -> None
     [
         ("id", 42),
         ("name", ["x"]),
+        ("name", True),
         ("status", 1),
         ("created_at", "2025-03-14T09:26:53"),
         ("themes", "Default"),
