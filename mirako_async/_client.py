@@ -74,7 +74,7 @@ class Response:
 
 
 class _AttemptFailed(Exception):
-    """One attempt got no usable response; ``error`` says why.
+    """One attempt got no usable response; ``error`` holds the reason.
 
     Whether to retry follows from the type of ``error``: connection errors
     and timeouts are retried, redirect and validation errors are not.
@@ -261,7 +261,7 @@ class AsyncMirako:
         single calls share the client's ``max_connections`` bound instead.
 
         Raises:
-            APIStatusError: The final answer was not 2xx (a retried DELETE
+            APIStatusError: The final response was not 2xx (a retried DELETE
                 that ends in 404 counts as success).
             APIConnectionError: No usable response arrived.
             APITimeoutError: An attempt or the deadline ran out.

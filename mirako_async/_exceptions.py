@@ -5,7 +5,7 @@ from one root, so ``except MirakoError`` catches all of them::
 
     MirakoError
     ├── APIError
-    │   ├── APIStatusError                 any non-2xx answer
+    │   ├── APIStatusError                 any non-2xx response
     │   │   ├── BadRequestError            400
     │   │   ├── AuthenticationError        401
     │   │   ├── InsufficientCreditsError   402
@@ -104,7 +104,7 @@ class APIError(MirakoError):
 
 
 class APIStatusError(APIError):
-    """The API answered with a status outside 2xx.
+    """The API returned a status outside 2xx.
 
     The problem fields come from an RFC 9457 ``application/problem+json``
     body; each is ``None`` (or an empty tuple for ``errors``) when the body
@@ -195,7 +195,7 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """Too many requests (429); ``retry_after`` says how long the server asked to wait."""
+    """Too many requests (429); ``retry_after`` is how long the server asked to wait."""
 
 
 class InternalServerError(APIStatusError):
@@ -237,7 +237,7 @@ class ResponseValidationError(APIError):
 
 
 class RedirectError(APIError):
-    """The API answered with a redirect that the client does not follow.
+    """The API returned a redirect that the client does not follow.
 
     Attributes:
         status_code: HTTP status of the redirect.
@@ -267,7 +267,7 @@ class AssetExpiredError(MirakoError):
 
     Attributes:
         url: The presigned link, with its query string removed.
-        status_code: HTTP status that storage answered.
+        status_code: HTTP status that storage returned.
     """
 
     url: str
@@ -284,7 +284,7 @@ class AssetDownloadError(MirakoError):
 
     Attributes:
         url: The presigned link, with its query string removed.
-        status_code: HTTP status that storage answered, or ``None`` when the
+        status_code: HTTP status that storage returned, or ``None`` when the
             transfer itself failed.
     """
 

@@ -68,7 +68,7 @@ class AsyncAvatars:
             The avatars, in the server's order; empty when there are none.
 
         Raises:
-            MirakoError: A subclass says what failed; see ``mirako_async``.
+            MirakoError: A subclass names the failure; see ``mirako_async``.
         """
         response = await self._client._request("GET", _LIST_PATH, timeout=timeout)
         return _decode(response, "GET", decode_avatar_list)
@@ -83,7 +83,7 @@ class AsyncAvatars:
         Raises:
             ValueError: ``avatar_id`` is empty, ``.``, ``..`` or ``list``.
             NotFoundError: No avatar has this id.
-            MirakoError: Another subclass says what failed.
+            MirakoError: Another subclass names the failure.
         """
         response = await self._client._request("GET", avatar_path(avatar_id), timeout=timeout)
         return _decode(response, "GET", decode_avatar)
@@ -92,7 +92,7 @@ class AsyncAvatars:
         """Delete an avatar for good.
 
         A retried delete that ends in 404 returns normally, because the
-        earlier attempt may have deleted the avatar before its answer was
+        earlier attempt may have deleted the avatar before its response was
         lost. A 404 on the first attempt raises ``NotFoundError``.
 
         Args:
@@ -102,7 +102,7 @@ class AsyncAvatars:
         Raises:
             ValueError: ``avatar_id`` is empty, ``.``, ``..`` or ``list``.
             NotFoundError: No avatar has this id.
-            MirakoError: Another subclass says what failed.
+            MirakoError: Another subclass names the failure.
         """
         await self._client._request("DELETE", avatar_path(avatar_id), timeout=timeout)
 
@@ -123,11 +123,11 @@ class AsyncAvatars:
         exactly once: ``(avatar_id, Avatar)``, or ``(avatar_id, error)``
         when that call failed with a ``MirakoError``. Any other exception
         cancels the calls still running and propagates. Concurrency drops
-        when the server answers 429 and recovers as calls succeed.
+        when the server returns 429 and recovers as calls succeed.
 
         Args:
             avatar_ids: The ids, in any iterable; duplicates are fetched again.
-            concurrency: Most requests in flight at once.
+            concurrency: Maximum number of requests in flight at once.
             timeout: Seconds allowed for each attempt; the client's by default.
 
         Raises:
@@ -155,7 +155,7 @@ class AsyncAvatars:
 
         Args:
             avatar_ids: The ids, in any iterable; duplicates are fetched again.
-            concurrency: Most requests in flight at once.
+            concurrency: Maximum number of requests in flight at once.
             on_progress: Called as ``on_progress(done, total)`` after each id.
             timeout: Seconds allowed for each attempt; the client's by default.
 
@@ -186,7 +186,7 @@ class AsyncAvatars:
 
         Args:
             avatar_ids: The ids, in any iterable.
-            concurrency: Most requests in flight at once.
+            concurrency: Maximum number of requests in flight at once.
             on_progress: Called as ``on_progress(done, total)`` after each id.
             timeout: Seconds allowed for each attempt; the client's by default.
 
