@@ -17,7 +17,7 @@ from ._converter import BodyDecodeError, decode_avatar, decode_avatar_list
 from ._exceptions import AvatarBuildError, MirakoError, ResponseValidationError, WaitTimeoutError
 from ._logging import logger
 from ._models import Avatar, AvatarStatus
-from ._validation import avatar_path, check_avatar_ids, check_optional_seconds, check_positive, check_seconds
+from ._validation import avatar_path, check_bulk_arguments, check_callback, check_seconds
 
 if TYPE_CHECKING:
     from ._client import AsyncMirako, Response
@@ -134,9 +134,7 @@ class AsyncAvatars:
             ValueError: An id is empty, ``.``, ``..`` or ``list``.
             TypeError: ``avatar_ids`` is a single string.
         """
-        ids = check_avatar_ids(avatar_ids)
-        concurrency = check_positive("concurrency", concurrency)
-        check_optional_seconds("timeout", timeout)
+        ids = check_bulk_arguments(avatar_ids, concurrency, timeout)
 
         fetch = functools.partial(self._get_in_bulk, timeout=timeout)
         async with contextlib.aclosing(run_bulk(ids, fetch, concurrency=min(concurrency, len(ids) or 1))) as outcomes:
@@ -167,9 +165,8 @@ class AsyncAvatars:
             ValueError: An id is empty, ``.``, ``..`` or ``list``; nothing was sent.
             TypeError: ``avatar_ids`` is a single string.
         """
-        ids = check_avatar_ids(avatar_ids)
-        concurrency = check_positive("concurrency", concurrency)
-        check_optional_seconds("timeout", timeout)
+        ids = check_bulk_arguments(avatar_ids, concurrency, timeout)
+        check_callback("on_progress", on_progress)
 
         fetch = functools.partial(self._get_in_bulk, timeout=timeout)
         return await _collect(ids, fetch, concurrency, on_progress)
@@ -198,9 +195,8 @@ class AsyncAvatars:
             ValueError: An id is empty, ``.``, ``..`` or ``list``; nothing was sent.
             TypeError: ``avatar_ids`` is a single string.
         """
-        ids = check_avatar_ids(avatar_ids)
-        concurrency = check_positive("concurrency", concurrency)
-        check_optional_seconds("timeout", timeout)
+        ids = check_bulk_arguments(avatar_ids, concurrency, timeout)
+        check_callback("on_progress", on_progress)
 
         async def remove(avatar_id: str, limiter: AdaptiveLimiter) -> None:
             await self._client._request("DELETE", avatar_path(avatar_id), timeout=timeout, limiter=limiter)
@@ -235,6 +231,7 @@ class AsyncAvatars:
             AssetExpiredError: Storage refused a link; fetch the avatar again.
             AssetDownloadError: A download failed otherwise, after retries.
         """
+        check_callback("on_progress", on_progress)
         if not isinstance(avatar, Avatar):
             raise TypeError(f"avatar must be an Avatar, not {type(avatar).__name__}; fetch it with get().")
         target = Path(os.fspath(directory))

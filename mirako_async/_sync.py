@@ -29,7 +29,7 @@ from ._loop_thread import LoopThread
 from ._models import Avatar
 from ._resources import DEFAULT_CONCURRENCY, ProgressCallback
 from ._retry import RetryPolicy
-from ._validation import check_avatar_ids, check_optional_seconds, check_positive
+from ._validation import check_bulk_arguments
 
 __all__ = ["Avatars", "Mirako"]
 
@@ -65,9 +65,7 @@ class Avatars:
         Arguments are checked when this is called, before anything is
         sent. Leaving the loop early cancels the calls still running.
         """
-        ids = check_avatar_ids(avatar_ids)
-        check_positive("concurrency", concurrency)
-        check_optional_seconds("timeout", timeout)
+        ids = check_bulk_arguments(avatar_ids, concurrency, timeout)
         return self._runner.iterate(self._async.iter_many(ids, concurrency=concurrency, timeout=timeout))
 
     def get_many(

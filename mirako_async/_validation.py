@@ -10,6 +10,8 @@ __all__ = [
     "avatar_path",
     "check_avatar_id",
     "check_avatar_ids",
+    "check_bulk_arguments",
+    "check_callback",
     "check_optional_seconds",
     "check_positive",
     "check_seconds",
@@ -91,6 +93,32 @@ def check_avatar_ids(avatar_ids: Iterable[str]) -> list[str]:
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"avatar_ids[{position}]: {exc}") from None
     return ids
+
+
+def check_bulk_arguments(avatar_ids: Iterable[str], concurrency: object, timeout: object) -> list[str]:
+    """Check the arguments that every bulk call shares, before any request is sent.
+
+    Returns:
+        The ids as a list, so a one-shot iterator can be read only once.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An id or a number is invalid.
+    """
+    ids = check_avatar_ids(avatar_ids)
+    check_positive("concurrency", concurrency)
+    check_optional_seconds("timeout", timeout)
+    return ids
+
+
+def check_callback(name: str, callback: object) -> None:
+    """Check that ``callback`` is ``None`` or callable.
+
+    Raises:
+        TypeError: It is neither.
+    """
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{name} must be a function such as on_progress(done, total), not {type(callback).__name__}.")
 
 
 def avatar_path(avatar_id: str) -> str:

@@ -184,3 +184,19 @@ async def test_bulk_run_reraises_a_non_sdk_error() -> None:
 
     await asyncio.sleep(0)
     assert all(task.done() for task in asyncio.all_tasks() if task.get_name().startswith("mirako-bulk"))
+
+
+@pytest.mark.parametrize("method", ["get_many", "delete_many"])
+async def test_uncallable_progress_raises_async(method: str) -> None:
+    async with AsyncMirako(api_key="k", base_url=LOOPBACK, trust_env=False) as client:
+        with pytest.raises(TypeError, match="on_progress must be a function"):
+            await getattr(client.avatars, method)(["a1"], on_progress="print")
+
+
+@pytest.mark.parametrize("method", ["get_many", "delete_many"])
+def test_uncallable_progress_raises_sync(method: str) -> None:
+    with (
+        Mirako(api_key="k", base_url=LOOPBACK, trust_env=False) as client,
+        pytest.raises(TypeError, match="on_progress must be a function"),
+    ):
+        getattr(client.avatars, method)(["a1"], on_progress="print")
