@@ -129,7 +129,7 @@ async def download_asset(
     each wait for data, not the whole transfer, so large files are fine.
 
     Raises:
-        AssetExpiredError: Storage answered 400 or 403, most often because
+        AssetExpiredError: Storage returned 400 or 403, most often because
             the link expired; fetch the avatar again for fresh links.
         AssetDownloadError: Any other failure, after retries.
     """
@@ -187,7 +187,7 @@ async def _download_once(
                 ) as resp:
                     if resp.status in (400, 403):
                         raise AssetExpiredError(
-                            f"Storage refused the asset link {shown} with {resp.status}; presigned links "
+                            f"Storage rejected the asset link {shown} with {resp.status}; presigned links "
                             "expire. Fetch the avatar again to get fresh links, then retry the download.",
                             url=shown,
                             status_code=resp.status,

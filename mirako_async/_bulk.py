@@ -60,7 +60,7 @@ class AdaptiveLimiter:
         """
         loop = asyncio.get_running_loop()
         if not self._waiting and self._paused_until <= loop.time() and self.in_flight < max(1, int(self.limit)):
-            self.in_flight += 1  # The common case: a free slot and nobody queued before us.
+            self.in_flight += 1  # The common case: a free slot and no other attempt waiting.
         else:
             await self._wait_for_slot(loop)
         try:

@@ -74,7 +74,7 @@ class Response:
 
 
 class _AttemptFailed(Exception):
-    """One attempt got no usable response; ``error`` holds the reason.
+    """One attempt got no usable response, and ``error`` is the reason.
 
     Whether to retry follows from the type of ``error``: connection errors
     and timeouts are retried, redirect and validation errors are not.
@@ -484,7 +484,7 @@ class AsyncMirako:
         except aiohttp.ClientHttpProxyError as exc:
             raise _AttemptFailed(
                 APIConnectionError(
-                    f"{method} {url.path} failed: the proxy refused to connect to {url.host} "
+                    f"{method} {url.path} failed: the proxy rejected the connection to {url.host} "
                     f"({exc.status} {exc.message}). Check HTTPS_PROXY and NO_PROXY, or pass trust_env=False.",
                     method=method,
                     url=str(url),

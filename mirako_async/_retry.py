@@ -30,7 +30,7 @@ class RetryPolicy:
     """How an API call is retried.
 
     Connection failures, timeouts, 408, 429 and every status of 500 and above
-    are retried; other 4xx answers are not. Waits grow exponentially with
+    are retried; other 4xx responses are not. Waits grow exponentially with
     full jitter: before retry *n* (counting from 0) the client sleeps a
     uniformly random time between 0 and ``min(max_backoff, initial_backoff
     * 2**n)``. A ``Retry-After`` header on a 429 or 503 replaces that wait,

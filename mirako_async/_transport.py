@@ -69,7 +69,7 @@ class Transport:
     def track_call(self) -> Iterator[Callable[[], bool]]:
         """Register the running task as a call that ``close()`` must stop.
 
-        Yields a function that tells, once the task was cancelled, whether
+        Yields a function that returns, once the task was cancelled, whether
         ``close()`` did it (and then takes that cancellation back).
         """
         task = asyncio.current_task()

@@ -15,7 +15,7 @@ class _CompatibleResponse(aiohttp.ClientResponse):
     """A ClientResponse that aioresponses 0.7.9 can build on aiohttp 3.14.
 
     aiohttp 3.14 added the required keyword argument ``stream_writer``,
-    which aioresponses 0.7.9 does not pass (its issue #289); a finished
+    which aioresponses 0.7.9 does not pass. A finished
     upload is what a mocked response has, so a writer that reports zero
     bytes is enough.
     """
@@ -26,7 +26,7 @@ class _CompatibleResponse(aiohttp.ClientResponse):
 
 
 class CompatibleAioresponses(aioresponses):
-    """aioresponses that builds ``_CompatibleResponse`` unless told otherwise."""
+    """aioresponses that builds ``_CompatibleResponse`` unless a test passes another class."""
 
     def add(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("response_class", _CompatibleResponse)

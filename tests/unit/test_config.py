@@ -25,7 +25,7 @@ def test_api_key_argument_wins() -> None:
     assert key.reveal() == "from-arg"
 
 
-def test_api_key_falls_back_to_api_key_then_token() -> None:
+def test_api_key_environment_fallback_order() -> None:
     assert resolve_api_key(None, {"MIRAKO_API_KEY": "k1", "MIRAKO_API_TOKEN": "k2"}).reveal() == "k1"
     assert resolve_api_key(None, {"MIRAKO_API_TOKEN": "k2"}).reveal() == "k2"
     assert resolve_api_key(None, {"MIRAKO_API_KEY": "  ", "MIRAKO_API_TOKEN": "k2"}).reveal() == "k2"
